@@ -1,0 +1,756 @@
+#include "server/store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <utility>
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/SQLite/Utility.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
+
+namespace sendflow::store {
+namespace {
+
+using Poco::Int64;
+using Poco::Data::RecordSet;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+using Poco::Data::Keywords::bind;
+
+// Schema versions, applied in order; never edit a shipped one, append a new one.
+const std::vector<std::vector<std::string>>& migrations() {
+  static const std::vector<std::vector<std::string>> kMigrations = {
+      {
+          // 1: the engine's tables.
+          "CREATE TABLE definitions (id TEXT NOT NULL, version INTEGER NOT NULL, source TEXT NOT "
+          "NULL, sha256 TEXT NOT NULL, source_file TEXT NOT NULL, created_at BIGINT NOT NULL, "
+          "PRIMARY KEY (id, version))",
+          "CREATE TABLE instances (id TEXT PRIMARY KEY, definition_id TEXT NOT NULL, "
+          "definition_version INTEGER NOT NULL, business_key TEXT NOT NULL, status TEXT NOT NULL, "
+          "data TEXT NOT NULL, state TEXT NOT NULL, parent_id TEXT NOT NULL, revision BIGINT NOT "
+          "NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+          "CREATE UNIQUE INDEX instances_business_key ON instances (definition_id, business_key) "
+          "WHERE business_key <> ''",
+          "CREATE INDEX instances_status ON instances (status, created_at)",
+          "CREATE TABLE tasks (id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, step_id TEXT NOT "
+          "NULL, frame TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL, assignee TEXT NOT "
+          "NULL, role TEXT NOT NULL, status TEXT NOT NULL, result TEXT NOT NULL, completed_by TEXT "
+          "NOT NULL, due_at BIGINT NOT NULL, created_at BIGINT NOT NULL, completed_at BIGINT NOT "
+          "NULL)",
+          "CREATE INDEX tasks_status ON tasks (status, created_at)",
+          "CREATE INDEX tasks_instance ON tasks (instance_id)",
+          "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, "
+          "kind TEXT NOT NULL, task_id TEXT NOT NULL, payload TEXT NOT NULL, due_at BIGINT NOT "
+          "NULL, attempts INTEGER NOT NULL, lease_owner TEXT NOT NULL, lease_until BIGINT NOT "
+          "NULL, created_at BIGINT NOT NULL)",
+          "CREATE INDEX jobs_due ON jobs (due_at)",
+          "CREATE INDEX jobs_instance ON jobs (instance_id)",
+          "CREATE INDEX jobs_task ON jobs (task_id)",
+          "CREATE TABLE incidents (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT "
+          "NULL, step_id TEXT NOT NULL, job_kind TEXT NOT NULL, payload TEXT NOT NULL, message "
+          "TEXT NOT NULL, resolved INTEGER NOT NULL, created_at BIGINT NOT NULL)",
+          "CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, "
+          "at BIGINT NOT NULL, actor TEXT NOT NULL, event TEXT NOT NULL, step_id TEXT NOT NULL, "
+          "detail TEXT NOT NULL, data_before TEXT NOT NULL, data_after TEXT NOT NULL)",
+          "CREATE INDEX history_instance ON history (instance_id, id)",
+          "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, "
+          "recipient TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT "
+          "NULL, attempts INTEGER NOT NULL, created_at BIGINT NOT NULL, sent_at BIGINT NOT NULL)",
+          "CREATE INDEX outbox_status ON outbox (status, id)",
+          "CREATE TABLE schedules (schedule_key TEXT PRIMARY KEY, last_fired BIGINT NOT NULL)",
+      },
+  };
+  return kMigrations;
+}
+
+Int64 ms(TimePoint t) { return static_cast<Int64>(t.time_since_epoch().count()); }
+TimePoint fromMs(Int64 v) { return TimePoint(std::chrono::milliseconds(v)); }
+std::optional<TimePoint> optionalTime(Int64 v) {
+  if (v == 0) return std::nullopt;
+  return fromMs(v);
+}
+Int64 msOrZero(const std::optional<TimePoint>& t) { return t ? ms(*t) : 0; }
+
+std::string text(const RecordSet& rs, std::size_t col, std::size_t row) {
+  const auto& v = rs.value(col, row);
+  return v.isEmpty() ? std::string() : v.convert<std::string>();
+}
+Int64 integer(const RecordSet& rs, std::size_t col, std::size_t row) {
+  const auto& v = rs.value(col, row);
+  return v.isEmpty() ? 0 : v.convert<Int64>();
+}
+
+core::Status fromException(const std::string& what, const Poco::Exception& e) {
+  if (dynamic_cast<const Poco::Data::SQLite::DBLockedException*>(&e) != nullptr ||
+      dynamic_cast<const Poco::Data::SQLite::TableLockedException*>(&e) != nullptr) {
+    return core::unavailable("sqlite: " + what + ": database is busy: " + e.displayText());
+  }
+  if (dynamic_cast<const Poco::Data::SQLite::ConstraintViolationException*>(&e) != nullptr) {
+    return core::alreadyExists("sqlite: " + what + ": " + e.displayText());
+  }
+  return core::internalError("sqlite: " + what + ": " + e.displayText());
+}
+
+// Runs `body`, turning Poco and standard exceptions into a Status that names `what`.
+template <typename F>
+auto guarded(const std::string& what, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Poco::Exception& e) {
+    return fromException(what, e);
+  } catch (const std::exception& e) {
+    return core::internalError("sqlite: " + what + ": " + e.what());
+  }
+}
+
+const char* kInstanceColumns =
+    "id, definition_id, definition_version, business_key, status, data, state, parent_id, "
+    "revision, created_at, updated_at";
+const char* kTaskColumns =
+    "id, instance_id, step_id, frame, kind, title, assignee, role, status, result, completed_by, "
+    "due_at, created_at, completed_at";
+const char* kJobColumns =
+    "id, instance_id, kind, task_id, payload, due_at, attempts, lease_owner, lease_until, "
+    "created_at";
+
+InstanceRecord instanceRow(const RecordSet& rs, std::size_t r) {
+  InstanceRecord i;
+  i.id = text(rs, 0, r);
+  i.definition_id = text(rs, 1, r);
+  i.definition_version = static_cast<int>(integer(rs, 2, r));
+  i.business_key = text(rs, 3, r);
+  i.status = text(rs, 4, r);
+  i.data_json = text(rs, 5, r);
+  i.state_json = text(rs, 6, r);
+  i.parent_id = text(rs, 7, r);
+  i.revision = integer(rs, 8, r);
+  i.created_at = fromMs(integer(rs, 9, r));
+  i.updated_at = fromMs(integer(rs, 10, r));
+  return i;
+}
+
+TaskRecord taskRow(const RecordSet& rs, std::size_t r) {
+  TaskRecord t;
+  t.id = text(rs, 0, r);
+  t.instance_id = text(rs, 1, r);
+  t.step_id = text(rs, 2, r);
+  t.frame = text(rs, 3, r);
+  t.kind = text(rs, 4, r);
+  t.title = text(rs, 5, r);
+  t.assignee = text(rs, 6, r);
+  t.role = text(rs, 7, r);
+  t.status = text(rs, 8, r);
+  t.result_json = text(rs, 9, r);
+  t.completed_by = text(rs, 10, r);
+  t.due_at = optionalTime(integer(rs, 11, r));
+  t.created_at = fromMs(integer(rs, 12, r));
+  t.completed_at = optionalTime(integer(rs, 13, r));
+  return t;
+}
+
+JobRecord jobRow(const RecordSet& rs, std::size_t r) {
+  JobRecord j;
+  j.id = integer(rs, 0, r);
+  j.instance_id = text(rs, 1, r);
+  j.kind = text(rs, 2, r);
+  j.task_id = text(rs, 3, r);
+  j.payload_json = text(rs, 4, r);
+  j.due_at = fromMs(integer(rs, 5, r));
+  j.attempts = static_cast<int>(integer(rs, 6, r));
+  j.lease_owner = text(rs, 7, r);
+  j.lease_until = fromMs(integer(rs, 8, r));
+  j.created_at = fromMs(integer(rs, 9, r));
+  return j;
+}
+
+OutboxRecord outboxRow(const RecordSet& rs, std::size_t r) {
+  OutboxRecord o;
+  o.id = integer(rs, 0, r);
+  o.instance_id = text(rs, 1, r);
+  o.recipient = text(rs, 2, r);
+  o.subject = text(rs, 3, r);
+  o.body = text(rs, 4, r);
+  o.status = text(rs, 5, r);
+  o.attempts = static_cast<int>(integer(rs, 6, r));
+  o.created_at = fromMs(integer(rs, 7, r));
+  o.sent_at = optionalTime(integer(rs, 8, r));
+  return o;
+}
+
+class SqliteTransaction final : public Transaction {
+ public:
+  explicit SqliteTransaction(Session& session) : s_(session) {}
+
+  core::StatusOr<std::optional<DefinitionRecord>> latestDefinition(const std::string& id) override {
+    return selectDefinition(
+        "SELECT id, version, source, sha256, source_file, created_at FROM definitions WHERE id = ? "
+        "ORDER BY version DESC LIMIT 1",
+        id, 0);
+  }
+  core::StatusOr<std::optional<DefinitionRecord>> definition(const std::string& id,
+                                                             int version) override {
+    return selectDefinition(
+        "SELECT id, version, source, sha256, source_file, created_at FROM definitions WHERE id = ? "
+        "AND version = ?",
+        id, version);
+  }
+  core::Status insertDefinition(const DefinitionRecord& d) override {
+    return guarded("definitions", [&]() -> core::Status {
+      s_ << "INSERT INTO definitions (id, version, source, sha256, source_file, created_at) VALUES "
+            "(?, ?, ?, ?, ?, ?)",
+          bind(d.id), bind(d.version), bind(d.source), bind(d.sha256), bind(d.source_file),
+          bind(ms(d.created_at)), Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
+
+  core::Status insertInstance(const InstanceRecord& i) override {
+    return guarded("instances", [&]() -> core::Status {
+      try {
+        s_ << "INSERT INTO instances (id, definition_id, definition_version, business_key, status, "
+              "data, state, parent_id, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, "
+              "?, ?, ?, ?, ?)",
+            bind(i.id), bind(i.definition_id), bind(i.definition_version), bind(i.business_key),
+            bind(i.status), bind(i.data_json), bind(i.state_json), bind(i.parent_id),
+            bind(static_cast<Int64>(i.revision)), bind(ms(i.created_at)), bind(ms(i.updated_at)),
+            Poco::Data::Keywords::now;
+      } catch (const Poco::Data::SQLite::ConstraintViolationException&) {
+        return core::alreadyExists("instance of '" + i.definition_id + "' with business key '" +
+                                   i.business_key + "' already exists");
+      }
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::optional<InstanceRecord>> instance(const std::string& id) override {
+    return guarded("instances", [&]() -> core::StatusOr<std::optional<InstanceRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kInstanceColumns << " FROM instances WHERE id = ?", bind(id);
+      st.execute();
+      RecordSet rs(st);
+      if (rs.rowCount() == 0) return std::optional<InstanceRecord>();
+      return std::optional<InstanceRecord>(instanceRow(rs, 0));
+    });
+  }
+  core::StatusOr<std::optional<InstanceRecord>> instanceByKey(const std::string& definition_id,
+                                                              const std::string& key) override {
+    return guarded("instances", [&]() -> core::StatusOr<std::optional<InstanceRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kInstanceColumns
+         << " FROM instances WHERE definition_id = ? AND business_key = ?",
+          bind(definition_id), bind(key);
+      st.execute();
+      RecordSet rs(st);
+      if (rs.rowCount() == 0) return std::optional<InstanceRecord>();
+      return std::optional<InstanceRecord>(instanceRow(rs, 0));
+    });
+  }
+  core::Status updateInstance(InstanceRecord& i) override {
+    return guarded("instances", [&]() -> core::Status {
+      Statement st(s_);
+      st << "UPDATE instances SET status = ?, data = ?, state = ?, revision = ?, updated_at = ? "
+            "WHERE id = ? AND revision = ?",
+          bind(i.status), bind(i.data_json), bind(i.state_json),
+          bind(static_cast<Int64>(i.revision + 1)), bind(ms(i.updated_at)), bind(i.id),
+          bind(static_cast<Int64>(i.revision));
+      const std::size_t changed = st.execute();
+      if (changed != 1) {
+        return core::conflict("instance " + i.id + " changed under this transition (revision " +
+                              std::to_string(i.revision) + ")");
+      }
+      ++i.revision;
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::vector<InstanceRecord>> listInstances(const InstanceFilter& f) override {
+    return guarded("instances", [&]() -> core::StatusOr<std::vector<InstanceRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kInstanceColumns
+         << " FROM instances WHERE (? = '' OR definition_id = ?) AND (? = '' OR status = ?) "
+            "ORDER BY created_at, id LIMIT ?",
+          bind(f.definition_id), bind(f.definition_id), bind(f.status), bind(f.status),
+          bind(static_cast<Int64>(f.limit > 0 ? f.limit : -1));
+      st.execute();
+      RecordSet rs(st);
+      std::vector<InstanceRecord> out;
+      out.reserve(rs.rowCount());
+      for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(instanceRow(rs, r));
+      return out;
+    });
+  }
+  core::StatusOr<long long> countInstances(const InstanceFilter& f) override {
+    return guarded("instances", [&]() -> core::StatusOr<long long> {
+      Int64 count = 0;
+      s_ << "SELECT COUNT(*) FROM instances WHERE (? = '' OR definition_id = ?) AND (? = '' OR "
+            "status = ?)",
+          bind(f.definition_id), bind(f.definition_id), bind(f.status), bind(f.status),
+          Poco::Data::Keywords::into(count), Poco::Data::Keywords::now;
+      return static_cast<long long>(count);
+    });
+  }
+
+  core::Status insertTask(const TaskRecord& t) override {
+    return guarded("tasks", [&]() -> core::Status {
+      s_ << "INSERT INTO tasks (" << kTaskColumns
+         << ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          bind(t.id), bind(t.instance_id), bind(t.step_id), bind(t.frame), bind(t.kind),
+          bind(t.title), bind(t.assignee), bind(t.role), bind(t.status), bind(t.result_json),
+          bind(t.completed_by), bind(msOrZero(t.due_at)), bind(ms(t.created_at)),
+          bind(msOrZero(t.completed_at)), Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::optional<TaskRecord>> task(const std::string& id) override {
+    return guarded("tasks", [&]() -> core::StatusOr<std::optional<TaskRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kTaskColumns << " FROM tasks WHERE id = ?", bind(id);
+      st.execute();
+      RecordSet rs(st);
+      if (rs.rowCount() == 0) return std::optional<TaskRecord>();
+      return std::optional<TaskRecord>(taskRow(rs, 0));
+    });
+  }
+  core::Status updateTask(const TaskRecord& t) override {
+    return guarded("tasks", [&]() -> core::Status {
+      Statement st(s_);
+      st << "UPDATE tasks SET assignee = ?, role = ?, status = ?, result = ?, completed_by = ?, "
+            "due_at = ?, completed_at = ? WHERE id = ?",
+          bind(t.assignee), bind(t.role), bind(t.status), bind(t.result_json), bind(t.completed_by),
+          bind(msOrZero(t.due_at)), bind(msOrZero(t.completed_at)), bind(t.id);
+      if (st.execute() != 1) return core::notFound("task " + t.id + " does not exist");
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::vector<TaskRecord>> listTasks(const std::string& status,
+                                                    const std::string& instance_id,
+                                                    int limit) override {
+    return guarded("tasks", [&]() -> core::StatusOr<std::vector<TaskRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kTaskColumns
+         << " FROM tasks WHERE (? = '' OR status = ?) AND (? = '' OR instance_id = ?) ORDER BY "
+            "created_at, id LIMIT ?",
+          bind(status), bind(status), bind(instance_id), bind(instance_id),
+          bind(static_cast<Int64>(limit > 0 ? limit : -1));
+      st.execute();
+      RecordSet rs(st);
+      std::vector<TaskRecord> out;
+      out.reserve(rs.rowCount());
+      for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(taskRow(rs, r));
+      return out;
+    });
+  }
+
+  core::Status insertJob(JobRecord& j) override {
+    return guarded("jobs", [&]() -> core::Status {
+      s_ << "INSERT INTO jobs (instance_id, kind, task_id, payload, due_at, attempts, lease_owner, "
+            "lease_until, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          bind(j.instance_id), bind(j.kind), bind(j.task_id), bind(j.payload_json),
+          bind(ms(j.due_at)), bind(j.attempts), bind(j.lease_owner), bind(ms(j.lease_until)),
+          bind(ms(j.created_at)), Poco::Data::Keywords::now;
+      j.id = lastRowId();
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::optional<JobRecord>> job(long long id) override {
+    return guarded("jobs", [&]() -> core::StatusOr<std::optional<JobRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kJobColumns << " FROM jobs WHERE id = ?", bind(static_cast<Int64>(id));
+      st.execute();
+      RecordSet rs(st);
+      if (rs.rowCount() == 0) return std::optional<JobRecord>();
+      return std::optional<JobRecord>(jobRow(rs, 0));
+    });
+  }
+  core::Status updateJob(const JobRecord& j) override {
+    return guarded("jobs", [&]() -> core::Status {
+      Statement st(s_);
+      st << "UPDATE jobs SET payload = ?, due_at = ?, attempts = ?, lease_owner = ?, lease_until = "
+            "? WHERE id = ?",
+          bind(j.payload_json), bind(ms(j.due_at)), bind(j.attempts), bind(j.lease_owner),
+          bind(ms(j.lease_until)), bind(static_cast<Int64>(j.id));
+      if (st.execute() != 1)
+        return core::notFound("job " + std::to_string(j.id) + " does not exist");
+      return core::Status::ok();
+    });
+  }
+  core::Status deleteJob(long long id) override {
+    return guarded("jobs", [&]() -> core::Status {
+      s_ << "DELETE FROM jobs WHERE id = ?", bind(static_cast<Int64>(id)),
+          Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
+  core::Status deleteJobsOfTask(const std::string& task_id) override {
+    return guarded("jobs", [&]() -> core::Status {
+      s_ << "DELETE FROM jobs WHERE task_id = ?", bind(task_id), Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::vector<JobRecord>> listJobs(const std::string& instance_id) override {
+    return guarded("jobs", [&]() -> core::StatusOr<std::vector<JobRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kJobColumns
+         << " FROM jobs WHERE (? = '' OR instance_id = ?) ORDER BY due_at, id",
+          bind(instance_id), bind(instance_id);
+      st.execute();
+      RecordSet rs(st);
+      std::vector<JobRecord> out;
+      for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(jobRow(rs, r));
+      return out;
+    });
+  }
+  core::StatusOr<std::vector<JobRecord>> claimDueJobs(TimePoint now, const std::string& owner,
+                                                      TimePoint lease_until, int limit) override {
+    return guarded("jobs", [&]() -> core::StatusOr<std::vector<JobRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kJobColumns
+         << " FROM jobs WHERE due_at <= ? AND (lease_owner = '' OR lease_until <= ?) ORDER BY "
+            "due_at, id LIMIT ?",
+          bind(ms(now)), bind(ms(now)), bind(static_cast<Int64>(limit));
+      st.execute();
+      RecordSet rs(st);
+      std::vector<JobRecord> out;
+      for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+        JobRecord j = jobRow(rs, r);
+        j.lease_owner = owner;
+        j.lease_until = lease_until;
+        s_ << "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ?", bind(owner),
+            bind(ms(lease_until)), bind(static_cast<Int64>(j.id)), Poco::Data::Keywords::now;
+        out.push_back(std::move(j));
+      }
+      return out;
+    });
+  }
+  core::StatusOr<long long> releaseAllLeases() override {
+    return guarded("jobs", [&]() -> core::StatusOr<long long> {
+      Statement st(s_);
+      st << "UPDATE jobs SET lease_owner = '', lease_until = 0 WHERE lease_owner <> ''";
+      return static_cast<long long>(st.execute());
+    });
+  }
+  core::StatusOr<std::optional<TimePoint>> nextJobDue() override {
+    return guarded("jobs", [&]() -> core::StatusOr<std::optional<TimePoint>> {
+      Statement st(s_);
+      st << "SELECT due_at FROM jobs ORDER BY due_at LIMIT 1";
+      st.execute();
+      RecordSet rs(st);
+      if (rs.rowCount() == 0) return std::optional<TimePoint>();
+      return std::optional<TimePoint>(fromMs(integer(rs, 0, 0)));
+    });
+  }
+
+  core::Status insertIncident(IncidentRecord& i) override {
+    return guarded("incidents", [&]() -> core::Status {
+      s_ << "INSERT INTO incidents (instance_id, step_id, job_kind, payload, message, resolved, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          bind(i.instance_id), bind(i.step_id), bind(i.job_kind), bind(i.payload_json),
+          bind(i.message), bind(i.resolved ? 1 : 0), bind(ms(i.created_at)),
+          Poco::Data::Keywords::now;
+      i.id = lastRowId();
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::optional<IncidentRecord>> incident(long long id) override {
+    return guarded("incidents", [&]() -> core::StatusOr<std::optional<IncidentRecord>> {
+      auto all = selectIncidents("WHERE id = ?", id);
+      if (all.empty()) return std::optional<IncidentRecord>();
+      return std::optional<IncidentRecord>(all.front());
+    });
+  }
+  core::Status resolveIncident(long long id) override {
+    return guarded("incidents", [&]() -> core::Status {
+      Statement st(s_);
+      st << "UPDATE incidents SET resolved = 1 WHERE id = ?", bind(static_cast<Int64>(id));
+      if (st.execute() != 1)
+        return core::notFound("incident " + std::to_string(id) + " does not exist");
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::vector<IncidentRecord>> listIncidents(bool include_resolved) override {
+    return guarded("incidents", [&]() -> core::StatusOr<std::vector<IncidentRecord>> {
+      return selectIncidents(include_resolved ? "WHERE ? >= 0" : "WHERE resolved = 0 AND ? >= 0",
+                             0);
+    });
+  }
+
+  core::Status appendHistory(HistoryRecord& h) override {
+    return guarded("history", [&]() -> core::Status {
+      s_ << "INSERT INTO history (instance_id, at, actor, event, step_id, detail, data_before, "
+            "data_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          bind(h.instance_id), bind(ms(h.at)), bind(h.actor), bind(h.event), bind(h.step_id),
+          bind(h.detail_json), bind(h.data_before_json), bind(h.data_after_json),
+          Poco::Data::Keywords::now;
+      h.id = lastRowId();
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::vector<HistoryRecord>> listHistory(const std::string& instance_id) override {
+    return guarded("history", [&]() -> core::StatusOr<std::vector<HistoryRecord>> {
+      Statement st(s_);
+      st << "SELECT id, instance_id, at, actor, event, step_id, detail, data_before, data_after "
+            "FROM history WHERE instance_id = ? ORDER BY id",
+          bind(instance_id);
+      st.execute();
+      RecordSet rs(st);
+      std::vector<HistoryRecord> out;
+      for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+        HistoryRecord h;
+        h.id = integer(rs, 0, r);
+        h.instance_id = text(rs, 1, r);
+        h.at = fromMs(integer(rs, 2, r));
+        h.actor = text(rs, 3, r);
+        h.event = text(rs, 4, r);
+        h.step_id = text(rs, 5, r);
+        h.detail_json = text(rs, 6, r);
+        h.data_before_json = text(rs, 7, r);
+        h.data_after_json = text(rs, 8, r);
+        out.push_back(std::move(h));
+      }
+      return out;
+    });
+  }
+
+  core::Status insertOutbox(OutboxRecord& o) override {
+    return guarded("outbox", [&]() -> core::Status {
+      s_ << "INSERT INTO outbox (instance_id, recipient, subject, body, status, attempts, "
+            "created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          bind(o.instance_id), bind(o.recipient), bind(o.subject), bind(o.body), bind(o.status),
+          bind(o.attempts), bind(ms(o.created_at)), bind(msOrZero(o.sent_at)),
+          Poco::Data::Keywords::now;
+      o.id = lastRowId();
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::vector<OutboxRecord>> pendingOutbox(int limit) override {
+    return guarded("outbox", [&]() -> core::StatusOr<std::vector<OutboxRecord>> {
+      return selectOutbox("WHERE status = 'pending' ORDER BY id LIMIT ?", limit);
+    });
+  }
+  core::Status markOutboxSent(long long id, TimePoint at) override {
+    return guarded("outbox", [&]() -> core::Status {
+      s_ << "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+          bind(ms(at)), bind(static_cast<Int64>(id)), Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
+  core::Status markOutboxFailed(long long id) override {
+    return guarded("outbox", [&]() -> core::Status {
+      s_ << "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", bind(static_cast<Int64>(id)),
+          Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::vector<OutboxRecord>> listOutbox() override {
+    return guarded("outbox", [&]() -> core::StatusOr<std::vector<OutboxRecord>> {
+      return selectOutbox("WHERE ? <> 0 ORDER BY id", 1);
+    });
+  }
+
+  core::StatusOr<std::optional<TimePoint>> scheduleLastFired(const std::string& key) override {
+    return guarded("schedules", [&]() -> core::StatusOr<std::optional<TimePoint>> {
+      Statement st(s_);
+      st << "SELECT last_fired FROM schedules WHERE schedule_key = ?", bind(key);
+      st.execute();
+      RecordSet rs(st);
+      if (rs.rowCount() == 0) return std::optional<TimePoint>();
+      return std::optional<TimePoint>(fromMs(integer(rs, 0, 0)));
+    });
+  }
+  core::Status setScheduleLastFired(const std::string& key, TimePoint fired) override {
+    return guarded("schedules", [&]() -> core::Status {
+      Statement st(s_);
+      st << "UPDATE schedules SET last_fired = ? WHERE schedule_key = ?", bind(ms(fired)),
+          bind(key);
+      if (st.execute() == 0) {
+        s_ << "INSERT INTO schedules (schedule_key, last_fired) VALUES (?, ?)", bind(key),
+            bind(ms(fired)), Poco::Data::Keywords::now;
+      }
+      return core::Status::ok();
+    });
+  }
+
+ private:
+  long long lastRowId() {
+    return static_cast<long long>(
+        sqlite3_last_insert_rowid(Poco::Data::SQLite::Utility::dbHandle(s_)));
+  }
+
+  core::StatusOr<std::optional<DefinitionRecord>> selectDefinition(const std::string& sql,
+                                                                   const std::string& id,
+                                                                   int version) {
+    return guarded("definitions", [&]() -> core::StatusOr<std::optional<DefinitionRecord>> {
+      Statement st(s_);
+      if (version > 0) {
+        st << sql, bind(id), bind(version);
+      } else {
+        st << sql, bind(id);
+      }
+      st.execute();
+      RecordSet rs(st);
+      if (rs.rowCount() == 0) return std::optional<DefinitionRecord>();
+      DefinitionRecord d;
+      d.id = text(rs, 0, 0);
+      d.version = static_cast<int>(integer(rs, 1, 0));
+      d.source = text(rs, 2, 0);
+      d.sha256 = text(rs, 3, 0);
+      d.source_file = text(rs, 4, 0);
+      d.created_at = fromMs(integer(rs, 5, 0));
+      return std::optional<DefinitionRecord>(std::move(d));
+    });
+  }
+
+  std::vector<IncidentRecord> selectIncidents(const std::string& where, long long arg) {
+    Statement st(s_);
+    st << "SELECT id, instance_id, step_id, job_kind, payload, message, resolved, created_at FROM "
+          "incidents "
+       << where << " ORDER BY id",
+        bind(static_cast<Int64>(arg));
+    st.execute();
+    RecordSet rs(st);
+    std::vector<IncidentRecord> out;
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+      IncidentRecord i;
+      i.id = integer(rs, 0, r);
+      i.instance_id = text(rs, 1, r);
+      i.step_id = text(rs, 2, r);
+      i.job_kind = text(rs, 3, r);
+      i.payload_json = text(rs, 4, r);
+      i.message = text(rs, 5, r);
+      i.resolved = integer(rs, 6, r) != 0;
+      i.created_at = fromMs(integer(rs, 7, r));
+      out.push_back(std::move(i));
+    }
+    return out;
+  }
+
+  std::vector<OutboxRecord> selectOutbox(const std::string& where, int arg) {
+    Statement st(s_);
+    st << "SELECT id, instance_id, recipient, subject, body, status, attempts, created_at, sent_at "
+          "FROM outbox "
+       << where,
+        bind(arg);
+    st.execute();
+    RecordSet rs(st);
+    std::vector<OutboxRecord> out;
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(outboxRow(rs, r));
+    return out;
+  }
+
+  Session& s_;
+};
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  explicit Impl(Session s) : session(std::move(s)) {}
+  Session session;
+};
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+
+int SqliteStore::schemaVersion() { return static_cast<int>(migrations().size()); }
+
+core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
+                                                               const SqliteOptions& options) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { Poco::Data::SQLite::Connector::registerConnector(); });
+  try {
+    if (path != ":memory:") {
+      const auto parent = std::filesystem::path(path).parent_path();
+      std::error_code ec;
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+      if (ec) {
+        return core::unavailable("cannot create the folder of the store " + path + ": " +
+                                 ec.message());
+      }
+    }
+    Session session("SQLite", path);
+    // WAL: readers do not block the writer, and a commit is one append to the log.
+    session << "PRAGMA journal_mode = WAL", Poco::Data::Keywords::now;
+    session << (options.synchronous == SqliteSync::kFull ? "PRAGMA synchronous = FULL"
+                                                         : "PRAGMA synchronous = NORMAL"),
+        Poco::Data::Keywords::now;
+    session << "PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms),
+        Poco::Data::Keywords::now;
+    session << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+               "applied_at BIGINT NOT NULL)",
+        Poco::Data::Keywords::now;
+    int current = 0;
+    session << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        Poco::Data::Keywords::into(current), Poco::Data::Keywords::now;
+    const auto& all = migrations();
+    if (current > static_cast<int>(all.size())) {
+      return core::failedPrecondition("store " + path + " has schema version " +
+                                      std::to_string(current) + "; this build knows up to " +
+                                      std::to_string(all.size()));
+    }
+    for (int v = current; v < static_cast<int>(all.size()); ++v) {
+      session << "BEGIN IMMEDIATE", Poco::Data::Keywords::now;
+      try {
+        for (const std::string& sql : all[v]) session << sql, Poco::Data::Keywords::now;
+        const Int64 applied = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+        session << "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", bind(v + 1),
+            bind(applied), Poco::Data::Keywords::now;
+        session << "COMMIT", Poco::Data::Keywords::now;
+      } catch (...) {
+        session << "ROLLBACK", Poco::Data::Keywords::now;
+        throw;
+      }
+    }
+    return std::unique_ptr<SqliteStore>(
+        new SqliteStore(std::make_unique<Impl>(std::move(session))));
+  } catch (const Poco::Exception& e) {
+    return core::unavailable("cannot open the store " + path + ": " + e.displayText());
+  }
+}
+
+core::Status SqliteStore::transact(const std::function<core::Status(Transaction&)>& work) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Session& s = impl_->session;
+  try {
+    s << "BEGIN IMMEDIATE", Poco::Data::Keywords::now;
+  } catch (const Poco::Exception& e) {
+    return fromException("begin", e);
+  }
+  SqliteTransaction tx(s);
+  core::Status result;
+  try {
+    result = work(tx);
+  } catch (const std::exception& e) {
+    result = core::internalError(std::string("transaction failed: ") + e.what());
+  }
+  try {
+    if (result.isOk()) {
+      s << "COMMIT", Poco::Data::Keywords::now;
+    } else {
+      s << "ROLLBACK", Poco::Data::Keywords::now;
+    }
+  } catch (const Poco::Exception& e) {
+    try {
+      s << "ROLLBACK", Poco::Data::Keywords::now;
+    } catch (const Poco::Exception&) {
+    }
+    return fromException(result.isOk() ? "commit" : "rollback", e);
+  }
+  return result;
+}
+
+bool SqliteStore::healthy() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  try {
+    int one = 0;
+    impl_->session << "SELECT 1", Poco::Data::Keywords::into(one), Poco::Data::Keywords::now;
+    return one == 1;
+  } catch (const Poco::Exception&) {
+    return false;
+  }
+}
+
+}  // namespace sendflow::store

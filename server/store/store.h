@@ -1,0 +1,209 @@
+#pragma once
+// The durable store of the workflow engine: definitions, instances with their execution state,
+// human tasks, jobs (actions to run, timers, reminders, escalations), incidents, the
+// append-only history, the mail outbox and schedule bookkeeping.
+//
+// The seam is small: a Store runs a unit of work in one transaction (`transact`), and the
+// unit of work talks to a Transaction. Everything one workflow transition writes goes through
+// one Transaction, so it commits or rolls back as a whole. The store is a dumb persistence layer:
+// JSON travels as text and times as milliseconds since the Unix epoch (UTC), so the SQL stays
+// portable to PostgreSQL.
+//
+// Errors: kNotFound only where documented; kConflict when an optimistic update lost a race
+// (the caller retries the whole transition); kUnavailable when the database is busy or locked;
+// kInternal for anything else the database reports (the message names the table).
+// Thread-safety: a Store is safe to use from many threads; a Transaction is used only by the
+// thread inside `transact`, and only during that call.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/core/clock.h"
+#include "server/core/status.h"
+
+namespace sendflow::store {
+
+using core::TimePoint;
+
+struct DefinitionRecord {
+  std::string id;
+  int version = 0;
+  std::string source;  // the file's text, so old versions can be reloaded after a restart
+  std::string sha256;
+  std::string source_file;
+  TimePoint created_at;
+};
+
+struct InstanceRecord {
+  std::string id;
+  std::string definition_id;
+  int definition_version = 0;
+  std::string business_key;  // unique per definition when not empty
+  std::string status;        // running | waiting | completed | cancelled | failed | incident
+  std::string data_json = "{}";
+  std::string state_json = "{}";  // the runtime's execution state (frames, waits)
+  std::string parent_id;          // the instance that started this one as a sub-workflow
+  long long revision = 0;         // bumped by every update; see Transaction::updateInstance
+  TimePoint created_at;
+  TimePoint updated_at;
+};
+
+struct InstanceFilter {
+  std::string definition_id;  // empty: any
+  std::string status;         // empty: any
+  int limit = 0;              // 0: no limit
+};
+
+struct TaskRecord {
+  std::string id;
+  std::string instance_id;
+  std::string step_id;
+  std::string frame;  // the runtime's frame id waiting on this task
+  std::string kind;   // task | approval
+  std::string title;
+  std::string assignee;  // a user id, or empty: the role's queue
+  std::string role;
+  std::string status;  // open | completed | cancelled
+  std::string result_json;
+  std::string completed_by;
+  std::optional<TimePoint> due_at;
+  TimePoint created_at;
+  std::optional<TimePoint> completed_at;
+};
+
+struct JobRecord {
+  long long id = 0;  // assigned by insertJob
+  std::string instance_id;
+  std::string kind;     // action | timer | reminder | escalation | resume
+  std::string task_id;  // reminders and escalations: the task they belong to
+  std::string payload_json = "{}";
+  TimePoint due_at;
+  int attempts = 0;
+  std::string lease_owner;  // empty: not leased
+  TimePoint lease_until;
+  TimePoint created_at;
+};
+
+struct IncidentRecord {
+  long long id = 0;
+  std::string instance_id;
+  std::string step_id;
+  std::string job_kind;
+  std::string payload_json = "{}";  // what is needed to retry
+  std::string message;
+  bool resolved = false;
+  TimePoint created_at;
+};
+
+struct HistoryRecord {
+  long long id = 0;
+  std::string instance_id;
+  TimePoint at;
+  std::string actor;  // a user id, or "system", "scheduler", "worker"
+  std::string event;  // started, step.completed, task.created, task.completed, ...
+  std::string step_id;
+  std::string detail_json = "{}";
+  std::string data_before_json;  // empty when the transition did not change instance data
+  std::string data_after_json;
+};
+
+struct OutboxRecord {
+  long long id = 0;
+  std::string instance_id;
+  std::string recipient;
+  std::string subject;
+  std::string body;
+  std::string status = "pending";  // pending | sent
+  int attempts = 0;
+  TimePoint created_at;
+  std::optional<TimePoint> sent_at;
+};
+
+// One unit of work. Every method reports database failures as described at the top.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+
+  // Definitions: each (id, version) is stored once.
+  virtual core::StatusOr<std::optional<DefinitionRecord>> latestDefinition(
+      const std::string& id) = 0;
+  virtual core::StatusOr<std::optional<DefinitionRecord>> definition(const std::string& id,
+                                                                     int version) = 0;
+  virtual core::Status insertDefinition(const DefinitionRecord& record) = 0;
+
+  // Instances. insertInstance fails with kAlreadyExists when the business key is taken.
+  virtual core::Status insertInstance(const InstanceRecord& record) = 0;
+  virtual core::StatusOr<std::optional<InstanceRecord>> instance(const std::string& id) = 0;
+  virtual core::StatusOr<std::optional<InstanceRecord>> instanceByKey(
+      const std::string& definition_id, const std::string& business_key) = 0;
+  // Writes `record` if its stored revision is still `record.revision`, then stores
+  // revision + 1 (and sets record.revision to it). Otherwise kConflict.
+  virtual core::Status updateInstance(InstanceRecord& record) = 0;
+  virtual core::StatusOr<std::vector<InstanceRecord>> listInstances(
+      const InstanceFilter& filter) = 0;
+  virtual core::StatusOr<long long> countInstances(const InstanceFilter& filter) = 0;
+
+  // Tasks.
+  virtual core::Status insertTask(const TaskRecord& record) = 0;
+  virtual core::StatusOr<std::optional<TaskRecord>> task(const std::string& id) = 0;
+  virtual core::Status updateTask(const TaskRecord& record) = 0;
+  // Tasks with `status` (empty: any), optionally of one instance, oldest first.
+  virtual core::StatusOr<std::vector<TaskRecord>> listTasks(const std::string& status,
+                                                            const std::string& instance_id,
+                                                            int limit) = 0;
+
+  // Jobs. insertJob sets record.id.
+  virtual core::Status insertJob(JobRecord& record) = 0;
+  virtual core::StatusOr<std::optional<JobRecord>> job(long long id) = 0;
+  virtual core::Status updateJob(const JobRecord& record) = 0;
+  virtual core::Status deleteJob(long long id) = 0;
+  virtual core::Status deleteJobsOfTask(const std::string& task_id) = 0;
+  virtual core::StatusOr<std::vector<JobRecord>> listJobs(const std::string& instance_id) = 0;
+  // Leases up to `limit` jobs due at `now` whose lease is free or expired to `owner` until
+  // `lease_until`, and returns them (earliest due first).
+  virtual core::StatusOr<std::vector<JobRecord>> claimDueJobs(TimePoint now,
+                                                              const std::string& owner,
+                                                              TimePoint lease_until, int limit) = 0;
+  // Frees every lease (the single-process SQLite store does this at start-up: any lease then
+  // belongs to a process that died). Returns how many were freed.
+  virtual core::StatusOr<long long> releaseAllLeases() = 0;
+  // The earliest due time of any job, if there is one.
+  virtual core::StatusOr<std::optional<TimePoint>> nextJobDue() = 0;
+
+  // Incidents.
+  virtual core::Status insertIncident(IncidentRecord& record) = 0;
+  virtual core::StatusOr<std::optional<IncidentRecord>> incident(long long id) = 0;
+  virtual core::Status resolveIncident(long long id) = 0;
+  virtual core::StatusOr<std::vector<IncidentRecord>> listIncidents(bool include_resolved) = 0;
+
+  // History: append-only.
+  virtual core::Status appendHistory(HistoryRecord& record) = 0;
+  virtual core::StatusOr<std::vector<HistoryRecord>> listHistory(
+      const std::string& instance_id) = 0;
+
+  // Outbox.
+  virtual core::Status insertOutbox(OutboxRecord& record) = 0;
+  virtual core::StatusOr<std::vector<OutboxRecord>> pendingOutbox(int limit) = 0;
+  virtual core::Status markOutboxSent(long long id, TimePoint at) = 0;
+  virtual core::Status markOutboxFailed(long long id) = 0;  // attempts + 1, stays pending
+  virtual core::StatusOr<std::vector<OutboxRecord>> listOutbox() = 0;
+
+  // Schedules: the last firing started for `schedule_key` ("definition/schedule").
+  virtual core::StatusOr<std::optional<TimePoint>> scheduleLastFired(
+      const std::string& schedule_key) = 0;
+  virtual core::Status setScheduleLastFired(const std::string& schedule_key, TimePoint fired) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Runs `work` in one transaction: commits when it returns OK, rolls back otherwise and
+  // returns its Status. Transactions are serialized within the process.
+  virtual core::Status transact(const std::function<core::Status(Transaction&)>& work) = 0;
+  // Whether the database answers (for /readyz).
+  virtual bool healthy() = 0;
+};
+
+}  // namespace sendflow::store
