@@ -48,4 +48,42 @@ core::StatusOr<std::string> ClientCredentialsToken::authorization() {
   return "Bearer " + token_;
 }
 
+std::unique_ptr<CredentialSource> makeCredentialSource(const CredentialConfig& config,
+                                                       HttpTransport& transport,
+                                                       const core::Clock& clock) {
+  switch (config.kind) {
+    case CredentialConfig::Kind::kBasic:
+      return std::make_unique<StaticCredential>(basicAuthorization(config.username, config.secret));
+    case CredentialConfig::Kind::kBearer:
+      return std::make_unique<StaticCredential>("Bearer " + config.secret);
+    case CredentialConfig::Kind::kClientCredentials: {
+      ClientCredentialsConfig client = config.client;
+      client.client_secret = config.secret;
+      return std::make_unique<ClientCredentialsToken>(std::move(client), transport, clock);
+    }
+    case CredentialConfig::Kind::kNone:
+      break;
+  }
+  return std::make_unique<StaticCredential>("");
+}
+
+core::StatusOr<HttpResponse> sendWithCredential(HttpTransport& transport,
+                                                CredentialSource& credential, HttpRequest request) {
+  const std::size_t plain_headers = request.headers.size();
+  const std::streampos body_start =
+      request.body_stream != nullptr ? request.body_stream->tellg() : std::streampos(-1);
+  for (int attempt = 0;; ++attempt) {
+    request.headers.resize(plain_headers);
+    if (attempt > 0 && request.body_stream != nullptr) {
+      request.body_stream->clear();
+      request.body_stream->seekg(body_start);
+    }
+    SENDFLOW_ASSIGN_OR_RETURN(const std::string authorization, credential.authorization());
+    if (!authorization.empty()) request.headers.emplace_back("Authorization", authorization);
+    SENDFLOW_ASSIGN_OR_RETURN(HttpResponse response, transport.send(request));
+    if (response.status != 401 || attempt > 0) return response;
+    credential.invalidate();
+  }
+}
+
 }  // namespace sendflow::connectors

@@ -6,6 +6,7 @@
 // expires, by the injected Clock. Not thread-safe.
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "connectors/connector/http_transport.h"
@@ -62,5 +63,24 @@ class ClientCredentialsToken final : public CredentialSource {
   core::TimePoint refresh_at_{};
   int issued_ = 0;
 };
+
+// How a connector authenticates, from the configuration (connector.auth and its keys).
+struct CredentialConfig {
+  enum class Kind { kNone, kBasic, kBearer, kClientCredentials };
+  Kind kind = Kind::kNone;
+  std::string username;  // kBasic
+  std::string secret;    // password (kBasic), token (kBearer), client secret (kClientCredentials)
+  ClientCredentialsConfig client;  // kClientCredentials; client.client_secret is taken from secret
+};
+
+// Builds the CredentialSource for `config`; `transport` and `clock` must outlive it.
+std::unique_ptr<CredentialSource> makeCredentialSource(const CredentialConfig& config,
+                                                       HttpTransport& transport,
+                                                       const core::Clock& clock);
+
+// Sends `request` with the credential's Authorization header. After a 401 the credential is
+// invalidated and the request sent once more (a token may have been revoked early).
+core::StatusOr<HttpResponse> sendWithCredential(HttpTransport& transport,
+                                                CredentialSource& credential, HttpRequest request);
 
 }  // namespace sendflow::connectors

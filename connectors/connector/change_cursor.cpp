@@ -38,7 +38,8 @@ core::StatusOr<HighWaterMark> HighWaterMark::fromJson(const nlohmann::json& j,
   mark.tick_ = j["t"].get<long long>();
   for (const auto& id : j["ids"]) {
     if (!id.is_string()) {
-      return core::invalidArgument(what + ": cursor high-water mark has a non-text id: " + id.dump());
+      return core::invalidArgument(what +
+                                   ": cursor high-water mark has a non-text id: " + id.dump());
     }
     mark.ids_at_tick_.insert(id.get<std::string>());
   }

@@ -14,8 +14,8 @@ bool ContentLimits::acceptsType(const std::string& content_type) const {
 core::Status ContentLimits::check(const Item& item) const {
   if (item.size > max_bytes) {
     return core::resourceExhausted(item.path + ": " + std::to_string(item.size) +
-                                   " bytes is more than the limit of " +
-                                   std::to_string(max_bytes) + " (connector.limits.max_bytes)");
+                                   " bytes is more than the limit of " + std::to_string(max_bytes) +
+                                   " (connector.limits.max_bytes)");
   }
   if (!acceptsType(item.content_type)) {
     return core::invalidArgument(item.path + ": content type '" + item.content_type +
@@ -29,7 +29,8 @@ std::string contentTypeForName(const std::string& name) {
   std::string ext = dot == std::string::npos ? "" : name.substr(dot + 1);
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (ext == "docx") return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+  if (ext == "docx")
+    return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
   if (ext == "odt") return "application/vnd.oasis.opendocument.text";
   if (ext == "pdf") return "application/pdf";
   if (ext == "xlsx") return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

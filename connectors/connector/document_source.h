@@ -26,28 +26,28 @@ namespace sendflow::connectors {
 // The metadata sendflow reads from a document's columns, mapped through a FieldMapping from the
 // council's own column names. Empty strings and lists mean "the column is empty or absent".
 struct DocumentMetadata {
-  std::string locality;        // "North"
-  std::string finalised_date;  // ISO date, "2026-10-02"
-  std::string request_date;    // ISO date of the EHC needs assessment request
-  std::string review_date;     // ISO date of the next annual review
-  std::string caseworker;      // "cw-014"
+  std::string locality;                   // "North"
+  std::string finalised_date;             // ISO date, "2026-10-02"
+  std::string request_date;               // ISO date of the EHC needs assessment request
+  std::string review_date;                // ISO date of the next annual review
+  std::string caseworker;                 // "cw-014"
   std::vector<std::string> contributors;  // professionals who gave advice: "ep-003", "hv-010"
-  std::string year_group;      // "9", "R" (Reception), "N" (Nursery), "" when not at school
-  std::string setting;         // "Mainstream primary"
-  std::string document_type;   // "EHC plan", "Annual review", "Advice"
+  std::string year_group;     // "9", "R" (Reception), "N" (Nursery), "" when not at school
+  std::string setting;        // "Mainstream primary"
+  std::string document_type;  // "EHC plan", "Annual review", "Advice"
 
   bool operator==(const DocumentMetadata&) const = default;
 };
 
 // One document in the intranet library.
 struct Item {
-  std::string id;            // stable identifier within the source (path, list item id, drive item id)
-  std::string name;          // file name, "plan-0001.docx"
-  std::string path;          // path within the library, or the document's URL on the intranet
+  std::string id;    // stable identifier within the source (path, list item id, drive item id)
+  std::string name;  // file name, "plan-0001.docx"
+  std::string path;  // path within the library, or the document's URL on the intranet
   std::int64_t size = -1;    // bytes, -1 when the source does not say
   std::string content_type;  // MIME type, from the source or from the file name
   core::TimePoint modified{};
-  std::string etag;          // version tag; changes whenever content or metadata change
+  std::string etag;  // version tag; changes whenever content or metadata change
   DocumentMetadata metadata;
   std::map<std::string, std::string> columns;  // the council's raw columns, as text
 };

@@ -7,11 +7,11 @@ namespace sendflow::connectors {
 namespace {
 
 constexpr std::array<const char*, kMetadataFieldCount> kFieldNames = {
-    "locality", "finalised_date", "request_date", "review_date", "caseworker",
-    "contributors", "year_group", "setting", "document_type"};
+    "locality",     "finalised_date", "request_date", "review_date",  "caseworker",
+    "contributors", "year_group",     "setting",      "document_type"};
 constexpr std::array<const char*, kMetadataFieldCount> kDefaultColumns = {
-    "Locality", "DateFinalised", "RequestDate", "ReviewDate", "Caseworker",
-    "Contributors", "YearGroup", "Setting", "DocumentType"};
+    "Locality",     "DateFinalised", "RequestDate", "ReviewDate",  "Caseworker",
+    "Contributors", "YearGroup",     "Setting",     "DocumentType"};
 
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
@@ -180,15 +180,33 @@ core::StatusOr<DocumentMetadata> FieldMapping::read(const nlohmann::json& column
     return &*it;
   };
   using F = MetadataField;
-  if (auto* v = value(F::kLocality)) { SENDFLOW_ASSIGN_OR_RETURN(m.locality, readText(column(F::kLocality), *v)); }
-  if (auto* v = value(F::kFinalisedDate)) { SENDFLOW_ASSIGN_OR_RETURN(m.finalised_date, readDate(column(F::kFinalisedDate), *v)); }
-  if (auto* v = value(F::kRequestDate)) { SENDFLOW_ASSIGN_OR_RETURN(m.request_date, readDate(column(F::kRequestDate), *v)); }
-  if (auto* v = value(F::kReviewDate)) { SENDFLOW_ASSIGN_OR_RETURN(m.review_date, readDate(column(F::kReviewDate), *v)); }
-  if (auto* v = value(F::kCaseworker)) { SENDFLOW_ASSIGN_OR_RETURN(m.caseworker, readText(column(F::kCaseworker), *v)); }
-  if (auto* v = value(F::kContributors)) { SENDFLOW_ASSIGN_OR_RETURN(m.contributors, readPeople(column(F::kContributors), *v)); }
-  if (auto* v = value(F::kYearGroup)) { SENDFLOW_ASSIGN_OR_RETURN(m.year_group, readYearGroup(column(F::kYearGroup), *v)); }
-  if (auto* v = value(F::kSetting)) { SENDFLOW_ASSIGN_OR_RETURN(m.setting, readText(column(F::kSetting), *v)); }
-  if (auto* v = value(F::kDocumentType)) { SENDFLOW_ASSIGN_OR_RETURN(m.document_type, readText(column(F::kDocumentType), *v)); }
+  if (auto* v = value(F::kLocality)) {
+    SENDFLOW_ASSIGN_OR_RETURN(m.locality, readText(column(F::kLocality), *v));
+  }
+  if (auto* v = value(F::kFinalisedDate)) {
+    SENDFLOW_ASSIGN_OR_RETURN(m.finalised_date, readDate(column(F::kFinalisedDate), *v));
+  }
+  if (auto* v = value(F::kRequestDate)) {
+    SENDFLOW_ASSIGN_OR_RETURN(m.request_date, readDate(column(F::kRequestDate), *v));
+  }
+  if (auto* v = value(F::kReviewDate)) {
+    SENDFLOW_ASSIGN_OR_RETURN(m.review_date, readDate(column(F::kReviewDate), *v));
+  }
+  if (auto* v = value(F::kCaseworker)) {
+    SENDFLOW_ASSIGN_OR_RETURN(m.caseworker, readText(column(F::kCaseworker), *v));
+  }
+  if (auto* v = value(F::kContributors)) {
+    SENDFLOW_ASSIGN_OR_RETURN(m.contributors, readPeople(column(F::kContributors), *v));
+  }
+  if (auto* v = value(F::kYearGroup)) {
+    SENDFLOW_ASSIGN_OR_RETURN(m.year_group, readYearGroup(column(F::kYearGroup), *v));
+  }
+  if (auto* v = value(F::kSetting)) {
+    SENDFLOW_ASSIGN_OR_RETURN(m.setting, readText(column(F::kSetting), *v));
+  }
+  if (auto* v = value(F::kDocumentType)) {
+    SENDFLOW_ASSIGN_OR_RETURN(m.document_type, readText(column(F::kDocumentType), *v));
+  }
   return m;
 }
 

@@ -65,7 +65,8 @@ std::string peerMessage(const std::string& body) {
       const auto& e = j[key];
       if (e.is_string()) return e.get<std::string>();
       if (!e.is_object()) continue;
-      std::string code = e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>() : "";
+      std::string code =
+          e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>() : "";
       std::string message;
       if (e.contains("message")) {
         const auto& m = e["message"];
@@ -161,10 +162,11 @@ core::StatusOr<HttpResponse> HttpTransport::send(const HttpRequest& request) {
       if (!isRetryableStatus(result->status)) return result;
       const auto asked = retryAfter(*result);
       if (asked > options_.retry.max_retry_after) {
-        return core::unavailable(request.method + " " + describeUrl(request.url) + ": " +
-                                 std::to_string(result->status) + ": the server asked to retry after " +
-                                 std::to_string(asked.count() / 1000) + "s, more than the limit of " +
-                                 std::to_string(options_.retry.max_retry_after.count() / 1000) + "s");
+        return core::unavailable(
+            request.method + " " + describeUrl(request.url) + ": " +
+            std::to_string(result->status) + ": the server asked to retry after " +
+            std::to_string(asked.count() / 1000) + "s, more than the limit of " +
+            std::to_string(options_.retry.max_retry_after.count() / 1000) + "s");
       }
       if (asked.count() >= 0) wait = asked;
       if (attempt >= options_.retry.max_attempts) return result;
@@ -216,13 +218,13 @@ core::StatusOr<HttpResponse> HttpTransport::sendOnce(const HttpRequest& request,
       std::vector<char> buffer(kBufferSize);
       std::int64_t left = request.body_length;
       while (left > 0) {
-        request.body_stream->read(buffer.data(),
-                                  static_cast<std::streamsize>(std::min<std::int64_t>(left, kBufferSize)));
+        request.body_stream->read(
+            buffer.data(), static_cast<std::streamsize>(std::min<std::int64_t>(left, kBufferSize)));
         const std::streamsize n = request.body_stream->gcount();
         if (n <= 0) {
           session.reset();
-          return core::internalError(where + ": the document stream ended " +
-                                     std::to_string(left) + " bytes early");
+          return core::internalError(where + ": the document stream ended " + std::to_string(left) +
+                                     " bytes early");
         }
         os.write(buffer.data(), n);
         left -= n;
@@ -285,7 +287,8 @@ core::StatusOr<HttpResponse> HttpTransport::sendOnce(const HttpRequest& request,
   } catch (const Poco::TimeoutException& e) {
     if (session_) session_->reset();
     retryable = true;
-    return core::deadlineExceeded(where + ": no answer within the timeout (" + e.displayText() + ")");
+    return core::deadlineExceeded(where + ": no answer within the timeout (" + e.displayText() +
+                                  ")");
   } catch (const Poco::Exception& e) {
     if (session_) session_->reset();
     retryable = true;
@@ -304,20 +307,26 @@ core::Status statusFromResponse(const std::string& what, const HttpRequest& requ
   const std::string peer = peerMessage(response.body);
   if (!peer.empty()) message += ": " + peer;
   switch (response.status) {
-    case 401: return core::unauthenticated(message);
-    case 403: return core::permissionDenied(message);
-    case 404: case 410: return core::notFound(message);
-    case 409: case 412: return core::conflict(message);
-    case 413: return core::resourceExhausted(message);
-    default: break;
+    case 401:
+      return core::unauthenticated(message);
+    case 403:
+      return core::permissionDenied(message);
+    case 404:
+    case 410:
+      return core::notFound(message);
+    case 409:
+    case 412:
+      return core::conflict(message);
+    case 413:
+      return core::resourceExhausted(message);
+    default:
+      break;
   }
   if (response.status == 429 || response.status >= 500) return core::unavailable(message);
   return core::invalidArgument(message);
 }
 
-std::string describeUrl(const std::string& url) {
-  return url.substr(0, url.find_first_of("?#"));
-}
+std::string describeUrl(const std::string& url) { return url.substr(0, url.find_first_of("?#")); }
 
 std::string percentEncode(const std::string& text) {
   static const char* kHex = "0123456789ABCDEF";
@@ -339,7 +348,8 @@ std::string percentEncodePath(const std::string& path) {
   std::size_t start = 0;
   while (true) {
     const auto slash = path.find('/', start);
-    out += percentEncode(path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    out += percentEncode(
+        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
     if (slash == std::string::npos) break;
     out += '/';
     start = slash + 1;

@@ -21,7 +21,8 @@ constexpr const char* kSidecarSuffix = ".meta.json";
 constexpr const char* kTempMarker = ".sendflow-tmp-";
 
 bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Latest of mtime and ctime in ns; -1 when the file does not exist.
@@ -151,10 +152,15 @@ core::StatusOr<Page> FolderSource::listPage(const std::string& cursor) {
     std::string id;
   };
   std::vector<Candidate> candidates;
-  fs::recursive_directory_iterator it(library_path_, fs::directory_options::skip_permission_denied, ec);
-  if (ec) return core::unavailable("folder connector: cannot read " + library_path_ + ": " + ec.message());
+  fs::recursive_directory_iterator it(library_path_, fs::directory_options::skip_permission_denied,
+                                      ec);
+  if (ec)
+    return core::unavailable("folder connector: cannot read " + library_path_ + ": " +
+                             ec.message());
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) return core::unavailable("folder connector: cannot read " + library_path_ + ": " + ec.message());
+    if (ec)
+      return core::unavailable("folder connector: cannot read " + library_path_ + ": " +
+                               ec.message());
     const std::string name = it->path().filename().string();
     if (name.empty() || name[0] == '.') {
       if (it->is_directory(ec)) it.disable_recursion_pending();
@@ -194,7 +200,9 @@ core::StatusOr<Page> FolderSource::listPage(const std::string& cursor) {
 core::Status FolderSource::download(const Item& item, const std::string& destination) {
   SENDFLOW_ASSIGN_OR_RETURN(const std::string path, resolve(item.id));
   std::ifstream in(path, std::ios::binary);
-  if (!in) return core::notFound("folder connector: " + item.id + ": no such document in " + library_path_);
+  if (!in)
+    return core::notFound("folder connector: " + item.id + ": no such document in " +
+                          library_path_);
   return writeAtomically(destination, in, options_.limits.max_bytes,
                          "folder connector: " + item.id);
 }
@@ -208,10 +216,12 @@ core::StatusOr<Item> FolderSource::publish(const PublishRequest& request) {
   SENDFLOW_ASSIGN_OR_RETURN(const std::string path, resolve(request.name));
   std::error_code ec;
   fs::create_directories(fs::path(path).parent_path(), ec);
-  if (ec) return core::internalError(what + ": cannot create " + fs::path(path).parent_path().string());
+  if (ec)
+    return core::internalError(what + ": cannot create " + fs::path(path).parent_path().string());
   std::istringstream sidecar(options_.fields.write(request.metadata).dump(2) + "\n");
   SENDFLOW_RETURN_IF_ERROR(writeAtomically(sidecarPath(path), sidecar, -1, what));
-  SENDFLOW_RETURN_IF_ERROR(writeAtomically(path, *request.content, options_.limits.max_bytes, what));
+  SENDFLOW_RETURN_IF_ERROR(
+      writeAtomically(path, *request.content, options_.limits.max_bytes, what));
   const std::string id = fs::path(request.name).lexically_normal().generic_string();
   return readItem(id, std::max(changeTick(path), changeTick(sidecarPath(path))));
 }
