@@ -1,0 +1,174 @@
+#include "server/engine/builtin_actions.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+
+namespace sendflow::engine {
+
+using nlohmann::json;
+
+namespace {
+
+unsigned long long fnv1a(const std::string& text) {
+  unsigned long long h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// Appends each idempotency key once. Keys already in the file (from before a restart) are
+// read at first use. One write(2) per line with O_APPEND, so a killed process leaves no torn
+// line in practice; a torn last line is ignored when reading.
+class AuditFile {
+ public:
+  explicit AuditFile(std::string path) : path_(std::move(path)) {}
+
+  core::Status record(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!loaded_) {
+      std::ifstream in(path_);
+      std::string line;
+      while (std::getline(in, line)) {
+        if (!line.empty()) seen_.insert(line);
+      }
+      loaded_ = true;
+    }
+    if (seen_.count(key) != 0) return core::Status::ok();
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) return core::unavailable("noop.record: cannot open audit file " + path_);
+    const std::string line = key + "\n";
+    const ssize_t written = ::write(fd, line.data(), line.size());
+    ::close(fd);
+    if (written != static_cast<ssize_t>(line.size())) {
+      return core::unavailable("noop.record: cannot write audit file " + path_);
+    }
+    seen_.insert(key);
+    return core::Status::ok();
+  }
+
+ private:
+  std::string path_;
+  std::mutex mutex_;
+  bool loaded_ = false;         // guarded by mutex_
+  std::set<std::string> seen_;  // guarded by mutex_
+};
+
+core::StatusOr<std::vector<std::string>> recipients(const json& to) {
+  std::vector<std::string> out;
+  if (to.is_string()) out.push_back(to.get<std::string>());
+  if (to.is_array()) {
+    for (const json& r : to) {
+      if (!r.is_string())
+        return core::invalidArgument("mail.send: to: every recipient must be text");
+      out.push_back(r.get<std::string>());
+    }
+  }
+  if (out.empty()) return core::invalidArgument("mail.send: to: a recipient is required");
+  return out;
+}
+
+}  // namespace
+
+core::StatusOr<json> selectSample(const json& params, unsigned long long seed) {
+  if (!params.contains("items") || !params["items"].is_array()) {
+    return core::invalidArgument("sample.select: items: must be a list");
+  }
+  const std::string field = params.value("stratify_by", "");
+  long long per = 0;
+  const char* count_name = field.empty() ? "size" : "per_stratum";
+  if (params.contains(count_name)) {
+    if (!params[count_name].is_number_integer() || params[count_name].get<long long>() < 0) {
+      return core::invalidArgument(std::string("sample.select: ") + count_name +
+                                   ": must be a whole number, 0 or more");
+    }
+    per = params[count_name].get<long long>();
+  } else {
+    return core::invalidArgument(std::string("sample.select: ") + count_name + ": required");
+  }
+  std::map<std::string, std::vector<json>> strata;
+  for (const json& item : params["items"]) {
+    std::string key = "all";
+    if (!field.empty()) {
+      const json v = item.is_object() && item.contains(field) ? item[field] : json();
+      key = v.is_string() ? v.get<std::string>() : v.is_null() ? "(none)" : v.dump();
+    }
+    strata[key].push_back(item);
+  }
+  std::mt19937_64 random(seed);
+  json sample = json::array();
+  json summary = json::object();
+  for (auto& [name, items] : strata) {
+    // Fisher-Yates with a portable bounded draw (std::uniform_int_distribution is not
+    // specified bit-for-bit across standard libraries).
+    for (std::size_t i = items.size(); i > 1; --i) {
+      const std::size_t j = static_cast<std::size_t>(random() % i);
+      std::swap(items[i - 1], items[j]);
+    }
+    const std::size_t take = std::min<std::size_t>(items.size(), static_cast<std::size_t>(per));
+    for (std::size_t i = 0; i < take; ++i) sample.push_back(items[i]);
+    summary[name] = {{"available", items.size()}, {"selected", take}};
+  }
+  return json{{"seed", seed}, {"stratify_by", field}, {"sample", sample}, {"strata", summary}};
+}
+
+core::Status registerBuiltinActions(ActionRegistry& registry, const BuiltinActionOptions& options) {
+  std::shared_ptr<AuditFile> audit;
+  if (!options.audit_file.empty()) audit = std::make_shared<AuditFile>(options.audit_file);
+  SENDFLOW_RETURN_IF_ERROR(registry.add(
+      "noop.record", [audit](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
+        if (audit) SENDFLOW_RETURN_IF_ERROR(audit->record(ctx.idempotency_key));
+        return params;
+      }));
+  SENDFLOW_RETURN_IF_ERROR(registry.add(
+      "sample.select", [](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
+        unsigned long long seed = fnv1a(ctx.idempotency_key);
+        if (params.contains("seed")) {
+          if (!params["seed"].is_number_integer()) {
+            return core::invalidArgument("sample.select: seed: must be a whole number");
+          }
+          seed = params["seed"].get<unsigned long long>();
+        }
+        return selectSample(params, seed);
+      }));
+  SENDFLOW_RETURN_IF_ERROR(
+      registry.add("mail.send", [](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
+        SENDFLOW_ASSIGN_OR_RETURN(auto to, recipients(params.value("to", json())));
+        const json subject = params.value("subject", json());
+        if (!subject.is_string() || subject.get<std::string>().empty()) {
+          return core::invalidArgument("mail.send: subject: required text");
+        }
+        const json body = params.value("body", json(""));
+        for (const std::string& r : to) {
+          ctx.mails.push_back({r, subject.get<std::string>(),
+                               body.is_string() ? body.get<std::string>() : body.dump()});
+        }
+        return json{{"queued", to.size()}, {"to", to}};
+      }));
+  SENDFLOW_RETURN_IF_ERROR(registry.add(
+      "workflow.start", [](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
+        const json workflow = params.value("workflow", json());
+        if (!workflow.is_string() || workflow.get<std::string>().empty()) {
+          return core::invalidArgument("workflow.start: workflow: required text");
+        }
+        const json input = params.value("input", json::object());
+        if (!input.is_object())
+          return core::invalidArgument("workflow.start: input: must be an object");
+        std::string key = ctx.idempotency_key;
+        if (params.contains("key") && params["key"].is_string())
+          key = params["key"].get<std::string>();
+        ctx.starts.push_back({workflow.get<std::string>(), input, key});
+        return json{{"workflow", workflow}, {"business_key", key}};
+      }));
+  return core::Status::ok();
+}
+
+}  // namespace sendflow::engine

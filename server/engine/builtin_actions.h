@@ -1,0 +1,35 @@
+#pragma once
+// The actions every sendflow ships (see action_registry.h for the contract):
+//   noop.record     stores its params as its result (tests, the benchmark, placeholders). With
+//                   an audit file configured, it also appends its idempotency key to that file
+//                   once per key, de-duplicating re-runs: the crash test counts those lines.
+//   sample.select   a seeded random sample from `items`, `per_stratum` per value of the field
+//                   `stratify_by` (e.g. locality), or `size` in all when not stratified. The
+//                   seed is `seed` when given, else derived from the idempotency key, and is
+//                   returned with the sample so the audit can be reproduced. Deterministic for a
+//                   seed: strata in name order, items in input order, a portable Fisher-Yates.
+//   mail.send       puts a mail (`to` a string or a list, `subject`, `body`) in the outbox, in
+//                   the same transaction as the step's completion.
+//   workflow.start  starts `workflow` with `input`, idempotent on `key` (default: the step's
+//                   idempotency key), in the same transaction.
+// Later issues register document.render, documents.pull, documents.publish, prescreen.plans
+// from app wiring with ActionRegistry::add.
+
+#include <string>
+
+#include "server/engine/action_registry.h"
+
+namespace sendflow::engine {
+
+struct BuiltinActionOptions {
+  std::string audit_file;  // empty: noop.record audits nothing
+};
+
+// Registers the built-in actions; kAlreadyExists if one of their names is taken.
+core::Status registerBuiltinActions(ActionRegistry& registry,
+                                    const BuiltinActionOptions& options = {});
+
+// sample.select's selection, exposed for tests and reports. `params` as described above.
+core::StatusOr<nlohmann::json> selectSample(const nlohmann::json& params, unsigned long long seed);
+
+}  // namespace sendflow::engine
