@@ -124,20 +124,24 @@ class PlanScreener final : public BlockSink {
       }
     }
     if (current_ < 0) return;
-    ++paragraphs_in_section_;
     if (block.table > 0) {
-      if (block.table != row_table_ || block.row != row_) flushRow();
-      row_table_ = block.table;
+      if (block.table != last_table_) {
+        last_table_ = block.table;
+        ++tables_in_section_;
+      }
+      if (tables_in_section_ != row_table_ || block.row != row_) flushRow();
+      row_table_ = tables_in_section_;
       row_ = block.row;
       if (!row_text_.empty()) row_text_ += " | ";
       row_text_ += block.text;
     } else {
       flushRow();
+      ++paragraphs_in_section_;
     }
     const std::string location =
         block.table > 0 ? "Section " + sectionName(current_) + ", table " +
-                              std::to_string(block.table) + ", row " + std::to_string(block.row) +
-                              ", cell " + std::to_string(block.cell)
+                              std::to_string(tables_in_section_) + ", row " +
+                              std::to_string(block.row) + ", cell " + std::to_string(block.cell)
                         : "Section " + sectionName(current_) + ", paragraph " +
                               std::to_string(paragraphs_in_section_);
     if (current_ == kSectionF) checkProvision(block.text, location);
@@ -184,6 +188,7 @@ class PlanScreener final : public BlockSink {
   void enterSection(int s, bool labelled) {
     current_ = s;
     paragraphs_in_section_ = 0;
+    tables_in_section_ = 0;
     if (!seen_[s]) {
       seen_[s] = true;
       report_.sections_found.push_back(sectionName(s));
@@ -327,7 +332,9 @@ class PlanScreener final : public BlockSink {
   PlanReport& report_;
 
   int current_ = -1;
-  int paragraphs_in_section_ = 0;
+  int paragraphs_in_section_ = 0;  // paragraphs outside tables
+  int tables_in_section_ = 0;
+  int last_table_ = 0;             // document-wide index of the last table seen
   std::array<bool, kSectionCount> seen_{};
   std::array<bool, kSectionCount> labelled_{};
   std::array<std::string, kSectionCount> first_location_;

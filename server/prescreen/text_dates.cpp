@@ -282,9 +282,15 @@ bool hasTimeFrame(std::string_view text) {
       const std::string& n = words.at(j);
       if ((isSmallNumber(n) || isNumberWord(n)) && isPeriodWord(words.at(j + 1))) return true;
       if (isPeriodWord(n) && (qualified || (w == "within" && j > i + 1))) return true;
-    } else if (w == "at" && words.at(i + 1) == "the" && words.at(i + 2) == "end" &&
-               words.at(i + 3) == "of") {
-      return true;
+    } else if (w == "end" && words.at(i + 1) == "of") {
+      // "at the end of Key Stage 3", "End of Year 5" in a "by when" column
+      const std::string& n = words.at(i + 2) == "the" ? words.at(i + 3) : words.at(i + 2);
+      if (n == "year" || n == "key" || n == "reception" || n == "term" || n == "academic" ||
+          n == "summer" || n == "spring" || n == "autumn" || n == "nursery" || n == "ks1" ||
+          n == "ks2" || n == "ks3" || n == "ks4" || n == "school" || n == "plan" ||
+          isYearNumber(n) || monthNumber(n) > 0) {
+        return true;
+      }
     }
   }
   return false;
