@@ -18,11 +18,11 @@
 #include "connectors/folder/folder_source.h"
 #include "connectors/webdav/webdav_source.h"
 #include "server/core/clock.h"
-#ifdef SENDFLOW_HAVE_HTTP_FAKES
+#ifdef SENDFLOW_HAVE_GRAPH
 #include "tests/connectors/fakes/fake_graph.h"
+#endif
 #include "tests/connectors/fakes/fake_sharepoint.h"
 #include "tests/connectors/fakes/fake_token_endpoint.h"
-#endif
 #include "tests/integration/lighttpd_webdav.h"
 
 namespace sendflow::connectors {
@@ -152,7 +152,6 @@ class WebDavPeer final : public ContractPeer {
   HttpTransport admin_;
 };
 
-#ifdef SENDFLOW_HAVE_HTTP_FAKES
 class SharePointPeer final : public ContractPeer {
  public:
   explicit SharePointPeer(bool verbose) : verbose_(verbose), sharepoint_(tokens_) {}
@@ -178,6 +177,7 @@ class SharePointPeer final : public ContractPeer {
   core::SystemClock clock_;
 };
 
+#ifdef SENDFLOW_HAVE_GRAPH
 class GraphPeer final : public ContractPeer {
  public:
   GraphPeer() : graph_(tokens_) {}
@@ -387,11 +387,11 @@ INSTANTIATE_TEST_SUITE_P(
     EveryConnector, ConnectorContractTest,
     ::testing::Values(
         PeerParam{"folder", [] { return std::unique_ptr<ContractPeer>(new FolderPeer()); }},
-#ifdef SENDFLOW_HAVE_HTTP_FAKES
         PeerParam{"sharepoint_nometadata",
                   [] { return std::unique_ptr<ContractPeer>(new SharePointPeer(false)); }},
         PeerParam{"sharepoint_verbose",
                   [] { return std::unique_ptr<ContractPeer>(new SharePointPeer(true)); }},
+#ifdef SENDFLOW_HAVE_GRAPH
         PeerParam{"graph", [] { return std::unique_ptr<ContractPeer>(new GraphPeer()); }},
 #endif
         PeerParam{"webdav_lighttpd",
