@@ -37,6 +37,9 @@ struct InputDecl {
 
 enum class FieldType { kText, kLongText, kNumber, kInteger, kBoolean, kDate, kChoice, kGrade };
 
+// The four quality grades a kGrade field accepts, best first.
+extern const char* const kQualityGrades[4];
+
 struct FormField {
   std::string name;
   std::string label;
@@ -85,8 +88,8 @@ enum class Cadence { kCron, kMonthly, kTermly, kSixMonthly, kQuarterly, kAnnuall
 struct Schedule {
   std::string id;
   Cadence cadence = Cadence::kMonthly;
-  std::string cron;          // kCron only: five fields "min hour day-of-month month day-of-week"
-  int day_of_month = 1;      // first working day on or after this day of the period's month
+  std::string cron;      // kCron only: five fields "min hour day-of-month month day-of-week"
+  int day_of_month = 1;  // first working day on or after this day of the period's month
   int minute_of_day = 9 * 60;
   nlohmann::json input = nlohmann::json::object();  // the instance's inputs
   SourceLocation where;
@@ -160,8 +163,8 @@ struct Step {
   std::shared_ptr<const Expression> due;       // a date or date-time; optional
   std::vector<Reminder> reminders;
   std::vector<Escalation> escalations;
-  Form form;                                   // kTask; kApproval has a fixed form
-  std::string on_reject;                       // kApproval: step to go to when rejected
+  Form form;              // kTask; kApproval has a fixed form
+  std::string on_reject;  // kApproval: step to go to when rejected
 
   // kAction
   std::string action;  // registry name, e.g. "sample.select"
