@@ -18,9 +18,7 @@
 #include "connectors/folder/folder_source.h"
 #include "connectors/webdav/webdav_source.h"
 #include "server/core/clock.h"
-#ifdef SENDFLOW_HAVE_GRAPH
 #include "tests/connectors/fakes/fake_graph.h"
-#endif
 #include "tests/connectors/fakes/fake_sharepoint.h"
 #include "tests/connectors/fakes/fake_token_endpoint.h"
 #include "tests/integration/lighttpd_webdav.h"
@@ -177,7 +175,6 @@ class SharePointPeer final : public ContractPeer {
   core::SystemClock clock_;
 };
 
-#ifdef SENDFLOW_HAVE_GRAPH
 class GraphPeer final : public ContractPeer {
  public:
   GraphPeer() : graph_(tokens_) {}
@@ -202,7 +199,6 @@ class GraphPeer final : public ContractPeer {
   core::SystemClock clock_;
 };
 
-#endif
 struct PeerParam {
   std::string name;
   std::function<std::unique_ptr<ContractPeer>()> make;
@@ -391,9 +387,7 @@ INSTANTIATE_TEST_SUITE_P(
                   [] { return std::unique_ptr<ContractPeer>(new SharePointPeer(false)); }},
         PeerParam{"sharepoint_verbose",
                   [] { return std::unique_ptr<ContractPeer>(new SharePointPeer(true)); }},
-#ifdef SENDFLOW_HAVE_GRAPH
         PeerParam{"graph", [] { return std::unique_ptr<ContractPeer>(new GraphPeer()); }},
-#endif
         PeerParam{"webdav_lighttpd",
                   [] { return std::unique_ptr<ContractPeer>(new WebDavPeer()); }}),
     [](const ::testing::TestParamInfo<PeerParam>& info) { return info.param.name; });
