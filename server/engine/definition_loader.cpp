@@ -712,6 +712,7 @@ class DefinitionBuilder {
     step.next = attribute(node, "next").value_or("");
     step.into = attribute(node, "into").value_or("");
     step.where = at(node);
+    if (!step.next.empty()) ref_where_[step.id]["next"] = atAttribute(node, "next");
     if (const auto it = step_lines_.find(step.id); it != step_lines_.end()) {
       problem(atAttribute(node, "id"), "duplicate step id '" + step.id + "' (first used on line " +
                                            std::to_string(it->second) + ")");
@@ -727,6 +728,7 @@ class DefinitionBuilder {
         if (xmlNode* form = firstChild(node, "form")) step.form = readForm(form, step, env);
       } else {
         step.on_reject = attribute(node, "on-reject").value_or("");
+        ref_where_[step.id]["on-reject"] = atAttribute(node, "on-reject");
       }
     } else if (kind == "action") {
       step.kind = StepKind::kAction;
@@ -770,12 +772,15 @@ class DefinitionBuilder {
         DecisionBranch branch;
         branch.where = at(when);
         branch.next = attribute(when, "goto").value_or("");
+        ref_where_[step.id]["goto#" + std::to_string(step.branches.size())] =
+            atAttribute(when, "goto");
         branch.condition = expression(when, "test", env, {ValueType::kBoolean},
                                       "the test of a 'when' in " + label);
         step.branches.push_back(std::move(branch));
       }
       if (xmlNode* otherwise = firstChild(node, "otherwise")) {
         step.otherwise = attribute(otherwise, "goto").value_or("");
+        ref_where_[step.id]["otherwise"] = atAttribute(otherwise, "goto");
       }
     } else if (kind == "decision-table") {
       step.kind = StepKind::kDecisionTable;
@@ -1075,7 +1080,7 @@ class DefinitionBuilder {
     std::map<std::string, std::size_t> index;
     for (std::size_t i = 0; i < block.steps.size(); ++i) index[block.steps[i].id] = i;
     auto target = [&](const Step& step, const std::string& to, const char* how,
-                      std::vector<std::size_t>& next) {
+                      const std::string& ref, std::vector<std::size_t>& next) {
       if (to.empty()) return;
       const auto it = index.find(to);
       if (it != index.end()) {
@@ -1088,7 +1093,11 @@ class DefinitionBuilder {
         message += " (it is on line " + std::to_string(step_lines_[to]) +
                    ", inside another block; a step can only jump within its own block)";
       }
-      problem(step.where, message);
+      SourceLocation where = step.where;
+      if (const auto refs = ref_where_.find(step.id); refs != ref_where_.end()) {
+        if (const auto it = refs->second.find(ref); it != refs->second.end()) where = it->second;
+      }
+      problem(where, message);
     };
     std::vector<std::vector<std::size_t>> successors(block.steps.size());
     for (std::size_t i = 0; i < block.steps.size(); ++i) {
@@ -1099,21 +1108,24 @@ class DefinitionBuilder {
         case StepKind::kEnd:
           break;
         case StepKind::kDecision:
-          for (const DecisionBranch& branch : step.branches) {
-            target(step, branch.next, "goes to", next);
+          for (std::size_t b = 0; b < step.branches.size(); ++b) {
+            target(step, step.branches[b].next, "goes to", "goto#" + std::to_string(b), next);
           }
-          if (!step.otherwise.empty())
-            target(step, step.otherwise, "otherwise goes to", next);
-          else if (falls_through)
+          if (!step.otherwise.empty()) {
+            target(step, step.otherwise, "otherwise goes to", "otherwise", next);
+          } else if (falls_through) {
             next.push_back(i + 1);
+          }
           break;
         default:
-          if (!step.next.empty())
-            target(step, step.next, "goes next to", next);
-          else if (falls_through)
+          if (!step.next.empty()) {
+            target(step, step.next, "goes next to", "next", next);
+          } else if (falls_through) {
             next.push_back(i + 1);
-          if (step.kind == StepKind::kApproval)
-            target(step, step.on_reject, "on reject goes to", next);
+          }
+          if (step.kind == StepKind::kApproval) {
+            target(step, step.on_reject, "on reject goes to", "on-reject", next);
+          }
           break;
       }
       for (const Block& branch : step.branches_blocks) checkBlocks(branch);
@@ -1155,6 +1167,9 @@ class DefinitionBuilder {
   std::map<std::string, ValueType> input_types_;
   std::map<std::string, int> role_lines_;
   std::map<std::string, int> step_lines_;
+  // Where each step's references are written: [step id]["next" | "otherwise" | "on-reject" |
+  // "goto#N"].
+  std::map<std::string, std::map<std::string, SourceLocation>> ref_where_;
 };
 
 void mapPositions(xmlNode* node, const std::vector<TagPosition>& tags, std::size_t& next,

@@ -88,14 +88,15 @@ bool isDateLike(ValueType t) { return t == ValueType::kDate || t == ValueType::k
 
 // --- durations in words and ISO 8601 --------------------------------------------------------
 
-enum class Unit { kMinute, kHour, kDay, kWeek, kMonth, kYear, kWorkingDay };
+enum class Unit { kSecond, kMinute, kHour, kDay, kWeek, kMonth, kYear, kWorkingDay };
 
 bool unitFromWord(std::string_view word, Unit& unit) {
   static const std::pair<std::string_view, Unit> kWords[] = {
-      {"minute", Unit::kMinute}, {"minutes", Unit::kMinute}, {"hour", Unit::kHour},
-      {"hours", Unit::kHour},    {"day", Unit::kDay},        {"days", Unit::kDay},
-      {"week", Unit::kWeek},     {"weeks", Unit::kWeek},     {"month", Unit::kMonth},
-      {"months", Unit::kMonth},  {"year", Unit::kYear},      {"years", Unit::kYear},
+      {"second", Unit::kSecond},  {"seconds", Unit::kSecond}, {"minute", Unit::kMinute},
+      {"minutes", Unit::kMinute}, {"hour", Unit::kHour},      {"hours", Unit::kHour},
+      {"day", Unit::kDay},        {"days", Unit::kDay},       {"week", Unit::kWeek},
+      {"weeks", Unit::kWeek},     {"month", Unit::kMonth},    {"months", Unit::kMonth},
+      {"year", Unit::kYear},      {"years", Unit::kYear},
   };
   for (const auto& [w, u] : kWords) {
     if (w == word) {
@@ -110,6 +111,9 @@ bool durationOf(double amount, Unit unit, Duration& out) {
   if (!std::isfinite(amount) || std::fabs(amount) > 1e9) return false;
   out = Duration{};
   switch (unit) {
+    case Unit::kSecond:
+      out.millis = std::llround(amount * 1000.0);
+      return true;
     case Unit::kMinute:
       out.millis = std::llround(amount * 60000.0);
       return true;
