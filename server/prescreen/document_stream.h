@@ -20,14 +20,15 @@ const char* documentFormatName(DocumentFormat format);  // "docx", "odt"
 
 // One paragraph of the document body (headers, footers and comments are not part of the body).
 struct TextBlock {
-  std::string_view text;   // whitespace collapsed, trimmed; valid only during onBlock()
-  bool heading = false;    // a heading style (Word "Heading N" or "Title", ODF text:h or heading style)
-  int heading_level = 0;   // 1.. when `heading`
-  bool bold = false;       // every run that carries text is bold
-  int table = 0;           // 1-based index of the top-level table, 0 outside tables
-  int row = 0;             // 1-based row and cell of the top-level table
+  std::string_view text;  // whitespace collapsed, trimmed; valid only during onBlock()
+  bool heading =
+      false;  // a heading style (Word "Heading N" or "Title", ODF text:h or heading style)
+  int heading_level = 0;  // 1.. when `heading`
+  bool bold = false;      // every run that carries text is bold
+  int table = 0;          // 1-based index of the top-level table, 0 outside tables
+  int row = 0;            // 1-based row and cell of the top-level table
   int cell = 0;
-  int paragraph = 0;       // 1-based index among all body paragraphs with text
+  int paragraph = 0;  // 1-based index among all body paragraphs with text
 };
 
 class BlockSink {

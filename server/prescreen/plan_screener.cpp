@@ -89,13 +89,12 @@ std::string weeksAndDays(long days) {
 }
 
 const PhraseMatcher& pfaCues() {
-  static const PhraseMatcher kCues({"preparation for adulthood", "preparing for adulthood", "pfa",
-                                    "employment", "paid work", "employability", "independent living",
-                                    "live independently", "living independently",
-                                    "friends, relationships and community", "community inclusion",
-                                    "community participation", "good health", "adult life",
-                                    "adulthood", "supported internship", "further education",
-                                    "college"});
+  static const PhraseMatcher kCues(
+      {"preparation for adulthood", "preparing for adulthood", "pfa", "employment", "paid work",
+       "employability", "independent living", "live independently", "living independently",
+       "friends, relationships and community", "community inclusion", "community participation",
+       "good health", "adult life", "adulthood", "supported internship", "further education",
+       "college"});
   return kCues;
 }
 
@@ -112,8 +111,8 @@ class PlanScreener final : public BlockSink {
       : rules_(rules), vague_(vague), report_(report) {}
 
   void onBlock(const TextBlock& block) override {
-    const bool heading_like =
-        block.heading || block.bold || (block.table > 0 && block.cell == 1 && block.text.size() < 100);
+    const bool heading_like = block.heading || block.bold ||
+                              (block.table > 0 && block.cell == 1 && block.text.size() < 100);
     if (auto heading = detectSectionHeading(block.text, heading_like)) {
       const int s = heading->section;
       // A title alone after its section was seen labelled is a sub-heading, not a new section.
@@ -139,11 +138,11 @@ class PlanScreener final : public BlockSink {
       ++paragraphs_in_section_;
     }
     const std::string location =
-        block.table > 0 ? "Section " + sectionName(current_) + ", table " +
-                              std::to_string(tables_in_section_) + ", row " +
-                              std::to_string(block.row) + ", cell " + std::to_string(block.cell)
-                        : "Section " + sectionName(current_) + ", paragraph " +
-                              std::to_string(paragraphs_in_section_);
+        block.table > 0
+            ? "Section " + sectionName(current_) + ", table " + std::to_string(tables_in_section_) +
+                  ", row " + std::to_string(block.row) + ", cell " + std::to_string(block.cell)
+            : "Section " + sectionName(current_) + ", paragraph " +
+                  std::to_string(paragraphs_in_section_);
     if (current_ == kSectionF) checkProvision(block.text, location);
     if (current_ == kSectionE) {
       if (!pfa_seen_) notePfa(block.text);
@@ -160,8 +159,7 @@ class PlanScreener final : public BlockSink {
     }
     if (found == 0) {
       report_.findings.push_back(
-          {FindingKind::kNoSections, "", "whole document", "",
-           "",
+          {FindingKind::kNoSections, "", "whole document", "", "",
            "no heading of sections A to K was recognised, so nothing else could be checked; is "
            "this an EHC plan, and are its sections headed 'Section A: ...'?"});
       return;
@@ -280,9 +278,9 @@ class PlanScreener final : public BlockSink {
     const std::vector<DateMention> dates = findDates(text);
     if (dates.empty()) return;
     const std::string l = lower(text);
-    const bool request = l.find("request") != std::string::npos &&
-                         (l.find("advice") != std::string::npos ||
-                          l.find("information") != std::string::npos);
+    const bool request =
+        l.find("request") != std::string::npos &&
+        (l.find("advice") != std::string::npos || l.find("information") != std::string::npos);
     if (request && !request_for_advice_) {
       request_for_advice_ = dates.front().date;
       return;
@@ -296,7 +294,8 @@ class PlanScreener final : public BlockSink {
     std::optional<Date> reference = request_for_advice_;
     std::string basis = "advice was requested on ";
     if (!reference && report_.metadata.request_date) {
-      reference = *report_.metadata.request_date + std::chrono::days(rules_.assessment_decision_days);
+      reference =
+          *report_.metadata.request_date + std::chrono::days(rules_.assessment_decision_days);
       basis = "advice would have been requested (the decision to assess, " +
               weeksAndDays(rules_.assessment_decision_days) +
               " after the request for assessment in the metadata) on ";
@@ -315,9 +314,9 @@ class PlanScreener final : public BlockSink {
                  " after " + basis + formatIsoDate(*reference) + "; it is due within " +
                  weeksAndDays(rules_.advice_window_days);
       } else if (-days > rules_.advice_stale_days) {
-        detail = "the advice is dated " + formatIsoDate(advice.date) + ", " +
-                 weeksAndDays(-days) + " before " + basis + formatIsoDate(*reference) +
-                 "; advice older than " + weeksAndDays(rules_.advice_stale_days) +
+        detail = "the advice is dated " + formatIsoDate(advice.date) + ", " + weeksAndDays(-days) +
+                 " before " + basis + formatIsoDate(*reference) + "; advice older than " +
+                 weeksAndDays(rules_.advice_stale_days) +
                  " was reused rather than sought for this assessment";
       } else {
         continue;
@@ -334,7 +333,7 @@ class PlanScreener final : public BlockSink {
   int current_ = -1;
   int paragraphs_in_section_ = 0;  // paragraphs outside tables
   int tables_in_section_ = 0;
-  int last_table_ = 0;             // document-wide index of the last table seen
+  int last_table_ = 0;  // document-wide index of the last table seen
   std::array<bool, kSectionCount> seen_{};
   std::array<bool, kSectionCount> labelled_{};
   std::array<std::string, kSectionCount> first_location_;
@@ -359,10 +358,9 @@ void checkFinalDeadline(const ScreeningRules& rules, PlanReport& report) {
   if (days <= rules.final_plan_days) return;
   report.findings.push_back(
       {FindingKind::kFinalPlanLate, "", "metadata", "", "",
-       "the plan was finalised on " + formatIsoDate(*m.date_finalised) + ", " +
-           weeksAndDays(days) + " after the request for assessment on " +
-           formatIsoDate(*m.request_date) + "; the final plan is due within " +
-           weeksAndDays(rules.final_plan_days) +
+       "the plan was finalised on " + formatIsoDate(*m.date_finalised) + ", " + weeksAndDays(days) +
+           " after the request for assessment on " + formatIsoDate(*m.request_date) +
+           "; the final plan is due within " + weeksAndDays(rules.final_plan_days) +
            " (record any exception that paused the clock)"});
 }
 
@@ -373,22 +371,32 @@ void markUnreadable(PlanReport& report, const std::string& message) {
 
 // An encrypted Word document is an OLE compound file, not a zip package.
 bool looksLikeCompoundFile(std::string_view head) {
-  return head.size() >= 8 && head.substr(0, 8) == std::string_view("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8);
+  return head.size() >= 8 &&
+         head.substr(0, 8) == std::string_view("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8);
 }
 
 }  // namespace
 
 const char* findingKindId(FindingKind kind) {
   switch (kind) {
-    case FindingKind::kUnreadable: return "unreadable";
-    case FindingKind::kNoSections: return "no-sections";
-    case FindingKind::kSectionMissing: return "section-missing";
-    case FindingKind::kSectionUnlabelled: return "section-unlabelled";
-    case FindingKind::kVagueProvision: return "vague-provision";
-    case FindingKind::kOutcomeNoTimeFrame: return "outcome-no-time-frame";
-    case FindingKind::kPfaOutcomesMissing: return "pfa-outcomes-missing";
-    case FindingKind::kAdviceOutsideWindow: return "advice-outside-window";
-    case FindingKind::kFinalPlanLate: return "final-plan-late";
+    case FindingKind::kUnreadable:
+      return "unreadable";
+    case FindingKind::kNoSections:
+      return "no-sections";
+    case FindingKind::kSectionMissing:
+      return "section-missing";
+    case FindingKind::kSectionUnlabelled:
+      return "section-unlabelled";
+    case FindingKind::kVagueProvision:
+      return "vague-provision";
+    case FindingKind::kOutcomeNoTimeFrame:
+      return "outcome-no-time-frame";
+    case FindingKind::kPfaOutcomesMissing:
+      return "pfa-outcomes-missing";
+    case FindingKind::kAdviceOutsideWindow:
+      return "advice-outside-window";
+    case FindingKind::kFinalPlanLate:
+      return "final-plan-late";
   }
   return "unknown";
 }

@@ -48,8 +48,8 @@ struct Finding {
 // What the intranet's metadata says about the plan (already mapped to sendflow's names).
 struct PlanMetadata {
   std::string plan_ref;
-  std::string document_type;      // "EHC plan", "Annual review", ...; "" when unknown
-  std::optional<int> year_group;  // Reception = 0 .. Year 14
+  std::string document_type;           // "EHC plan", "Annual review", ...; "" when unknown
+  std::optional<int> year_group;       // Reception = 0 .. Year 14
   std::optional<Date> request_date;    // request for an EHC needs assessment
   std::optional<Date> date_finalised;  // final plan issued
 };

@@ -142,8 +142,8 @@ core::StatusOr<std::optional<PlanMetadata>> readSidecar(const std::string& docum
   return std::optional<PlanMetadata>(std::move(m));
 }
 
-RunSummary screenDocuments(const Prescreener& prescreener, const std::vector<std::string>& documents,
-                           const RunOptions& options,
+RunSummary screenDocuments(const Prescreener& prescreener,
+                           const std::vector<std::string>& documents, const RunOptions& options,
                            const std::function<void(const PlanReport&)>& on_report) {
   struct Slot {
     bool done = false;
@@ -151,7 +151,8 @@ RunSummary screenDocuments(const Prescreener& prescreener, const std::vector<std
     PlanReport report;
   };
   constexpr std::size_t kWindow = 256;  // reports held at most, waiting for their turn
-  int jobs = options.jobs > 0 ? options.jobs : static_cast<int>(std::thread::hardware_concurrency());
+  int jobs =
+      options.jobs > 0 ? options.jobs : static_cast<int>(std::thread::hardware_concurrency());
   jobs = std::clamp(jobs, 1, 64);
 
   RunSummary summary;
@@ -179,8 +180,7 @@ RunSummary screenDocuments(const Prescreener& prescreener, const std::vector<std
     }
     slot.report = prescreener.screenFile(path, metadata);
     if (!sidecar_problem.empty()) {
-      slot.report.notes.insert(slot.report.notes.begin(),
-                               "metadata ignored: " + sidecar_problem);
+      slot.report.notes.insert(slot.report.notes.begin(), "metadata ignored: " + sidecar_problem);
     }
   };
 
@@ -197,7 +197,8 @@ RunSummary screenDocuments(const Prescreener& prescreener, const std::vector<std
           ++summary.unreadable;
         }
         summary.findings += slot.report.findings.size();
-        for (const Finding& f : slot.report.findings) ++summary.findings_by_kind[findingKindId(f.kind)];
+        for (const Finding& f : slot.report.findings)
+          ++summary.findings_by_kind[findingKindId(f.kind)];
         on_report(slot.report);
       }
       slot = Slot();

@@ -56,16 +56,16 @@ struct RunSummary {
 };
 
 struct RunOptions {
-  int jobs = 1;                 // worker threads; 0 means one per core
-  bool plans_only = true;       // skip documents whose metadata says they are not EHC plans
+  int jobs = 1;            // worker threads; 0 means one per core
+  bool plans_only = true;  // skip documents whose metadata says they are not EHC plans
   SidecarColumns columns;
 };
 
 // Screens `documents` (paths) with `jobs` threads and calls `on_report` once per screened or
 // unreadable document, in the order of `documents`, from one thread at a time. Skipped documents
 // are only counted. Thread-safe if `on_report` is.
-RunSummary screenDocuments(const Prescreener& prescreener, const std::vector<std::string>& documents,
-                           const RunOptions& options,
+RunSummary screenDocuments(const Prescreener& prescreener,
+                           const std::vector<std::string>& documents, const RunOptions& options,
                            const std::function<void(const PlanReport&)>& on_report);
 
 }  // namespace sendflow::prescreen

@@ -28,9 +28,9 @@ nlohmann::json reportToJson(const PlanReport& report) {
 }
 
 nlohmann::json summaryToJson(const RunSummary& summary) {
-  return {{"documents", summary.documents},   {"screened", summary.screened},
-          {"skipped", summary.skipped},       {"unreadable", summary.unreadable},
-          {"findings", summary.findings},     {"findings_by_kind", summary.findings_by_kind}};
+  return {{"documents", summary.documents}, {"screened", summary.screened},
+          {"skipped", summary.skipped},     {"unreadable", summary.unreadable},
+          {"findings", summary.findings},   {"findings_by_kind", summary.findings_by_kind}};
 }
 
 void writeTextReport(const PlanReport& report, std::ostream& out) {

@@ -28,12 +28,18 @@ core::Status parseDays(const std::string& source, const std::string& key, const 
 }  // namespace
 
 std::vector<std::string> ScreeningRules::defaultVaguePhrases() {
-  return {"access to",      "regular",        "regularly",       "as required",
-          "as needed",      "when needed",    "if needed",       "opportunities",
-          "opportunity",    "may",            "might",           "could",
-          "should",         "up to",          "as appropriate",  "where appropriate",
-          "if appropriate", "where possible", "when possible",   "would benefit from",
-          "encouraged to",  "from time to time", "support with", "input from"};
+  return {"access to",      "regular",
+          "regularly",      "as required",
+          "as needed",      "when needed",
+          "if needed",      "opportunities",
+          "opportunity",    "may",
+          "might",          "could",
+          "should",         "up to",
+          "as appropriate", "where appropriate",
+          "if appropriate", "where possible",
+          "when possible",  "would benefit from",
+          "encouraged to",  "from time to time",
+          "support with",   "input from"};
 }
 
 core::StatusOr<ScreeningRules> ScreeningRules::fromSection(

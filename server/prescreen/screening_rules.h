@@ -38,8 +38,8 @@ struct ScreeningRules {
   // Builds rules from the "prescreen." section of the settings: keys without the prefix
   // ("advice_window_days", "vague_phrases" as a comma-separated list, ...). Unknown keys and
   // values that are not positive whole numbers fail with "<source>: prescreen.<key>: <problem>".
-  static core::StatusOr<ScreeningRules> fromSection(const std::map<std::string, std::string>& values,
-                                                    const std::string& source);
+  static core::StatusOr<ScreeningRules> fromSection(
+      const std::map<std::string, std::string>& values, const std::string& source);
 };
 
 }  // namespace sendflow::prescreen

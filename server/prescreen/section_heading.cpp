@@ -77,8 +77,8 @@ int sectionLetterAt(std::string_view s, std::size_t pos, std::size_t& length) {
 
 bool startsWithTitle(std::string_view rest, int section) {
   for (std::string_view title : titles()[static_cast<std::size_t>(section)].accepted) {
-    if (rest.starts_with(title) &&
-        (rest.size() == title.size() || !isWordByte(static_cast<unsigned char>(rest[title.size()])))) {
+    if (rest.starts_with(title) && (rest.size() == title.size() ||
+                                    !isWordByte(static_cast<unsigned char>(rest[title.size()])))) {
       return true;
     }
   }
@@ -98,7 +98,9 @@ int wordCount(std::string_view s) {
 
 }  // namespace
 
-const char* sectionTitle(int section) { return titles()[static_cast<std::size_t>(section)].canonical; }
+const char* sectionTitle(int section) {
+  return titles()[static_cast<std::size_t>(section)].canonical;
+}
 
 std::optional<SectionHeading> detectSectionHeading(std::string_view text, bool heading_like) {
   if (text.empty() || text.size() > 160) return std::nullopt;
@@ -129,7 +131,8 @@ std::optional<SectionHeading> detectSectionHeading(std::string_view text, bool h
     const std::size_t rest = skipSeparator(s, length, separator);
     const std::string_view tail = std::string_view(s).substr(rest);
     const bool titled = startsWithTitle(tail, section);
-    if ((separator || length == 2 || titled) && (titled || (heading_like && words <= 12 && separator))) {
+    if ((separator || length == 2 || titled) &&
+        (titled || (heading_like && words <= 12 && separator))) {
       return SectionHeading{section, true};
     }
   }

@@ -18,8 +18,8 @@ constexpr std::array<char, kSectionCount> kSectionLetters = {'A', 'B', 'C', 'D',
 const char* sectionTitle(int section);
 
 struct SectionHeading {
-  int section = 0;         // 0 for A .. 10 for K
-  bool labelled = true;    // false when only the title was written, with no letter
+  int section = 0;       // 0 for A .. 10 for K
+  bool labelled = true;  // false when only the title was written, with no letter
 };
 
 // `heading_like` says whether the paragraph looks like a heading (a heading style, bold, or the

@@ -203,7 +203,7 @@ bool isPeriodWord(const std::string& w) {
 }
 bool isNumberWord(const std::string& w) {
   static const std::array<std::string_view, 13> kWords = {
-      "a",   "an",  "one", "two",    "three",   "four",    "five",
+      "a",   "an",   "one", "two",    "three",    "four", "five",
       "six", "nine", "ten", "twelve", "eighteen", "eight"};
   for (auto k : kWords) {
     if (w == k) return true;
@@ -238,9 +238,7 @@ class Words {
 bool isYearNumber(const std::string& w) {
   return w.size() == 4 && isDigit(w[0]) && isDigit(w[3]) && (w[0] == '2' || w[0] == '1');
 }
-bool isSmallNumber(const std::string& w) {
-  return !w.empty() && w.size() <= 2 && isDigit(w[0]);
-}
+bool isSmallNumber(const std::string& w) { return !w.empty() && w.size() <= 2 && isDigit(w[0]); }
 
 }  // namespace
 
@@ -259,7 +257,8 @@ bool hasTimeFrame(std::string_view text) {
           n1 == "half" || n1 == "reception" || n1 == "transition" || n1 == "transfer") {
         return true;
       }
-      if ((n1 == "summer" || n1 == "spring" || n1 == "autumn") && (n2 == "term" || isYearNumber(n2))) {
+      if ((n1 == "summer" || n1 == "spring" || n1 == "autumn") &&
+          (n2 == "term" || isYearNumber(n2))) {
         return true;
       }
       if (monthNumber(n1) > 0 && n1 != "may") return true;

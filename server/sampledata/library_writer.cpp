@@ -65,8 +65,8 @@ core::StatusOr<LibrarySummary> writeLibrary(const std::string& dir, const Librar
     std::error_code ec;
     fs::create_directories(root / folder, ec);
     if (ec) {
-      return core::unavailable((root / folder).string() + ": cannot create the folder: " +
-                               ec.message());
+      return core::unavailable((root / folder).string() +
+                               ": cannot create the folder: " + ec.message());
     }
   }
 
@@ -102,7 +102,8 @@ core::StatusOr<LibrarySummary> writeLibrary(const std::string& dir, const Librar
       record.flaws = std::move(plan.flaws);
     }
   };
-  int jobs = options.jobs > 0 ? options.jobs : static_cast<int>(std::thread::hardware_concurrency());
+  int jobs =
+      options.jobs > 0 ? options.jobs : static_cast<int>(std::thread::hardware_concurrency());
   jobs = std::clamp(jobs, 1, 64);
   std::vector<std::thread> threads;
   for (int i = 1; i < jobs; ++i) threads.emplace_back(worker);

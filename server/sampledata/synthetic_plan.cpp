@@ -35,31 +35,34 @@ class Random {
 };
 
 const std::vector<std::string> kFirstNames = {
-    "Amira", "Ben",   "Chloe", "Dev",    "Ella",   "Finn",  "Grace",  "Hassan", "Isla",  "Jacob",
-    "Kai",   "Layla", "Mason", "Nadia",  "Oscar",  "Priya", "Reuben", "Sofia",  "Tariq", "Una",
-    "Vinny", "Willow", "Yusuf", "Zara",  "Aled",   "Bea",   "Callum", "Darcy",  "Eshan", "Freya",
-    "Gus",   "Hana",  "Iqra",  "Jude",   "Kezia",  "Leo",   "Maisie", "Noah",   "Ola",   "Rosa"};
+    "Amira", "Ben",    "Chloe", "Dev",   "Ella",  "Finn",  "Grace",  "Hassan", "Isla",  "Jacob",
+    "Kai",   "Layla",  "Mason", "Nadia", "Oscar", "Priya", "Reuben", "Sofia",  "Tariq", "Una",
+    "Vinny", "Willow", "Yusuf", "Zara",  "Aled",  "Bea",   "Callum", "Darcy",  "Eshan", "Freya",
+    "Gus",   "Hana",   "Iqra",  "Jude",  "Kezia", "Leo",   "Maisie", "Noah",   "Ola",   "Rosa"};
 
-const std::vector<std::string> kLocalities = {"Northern Fells", "Riverside", "Town Centre",
-                                              "Eastern Villages", "Coastal", "Southern Vale"};
+const std::vector<std::string> kLocalities = {"Northern Fells",   "Riverside", "Town Centre",
+                                              "Eastern Villages", "Coastal",   "Southern Vale"};
 
-const std::vector<std::string> kPrimarySettings = {
-    "Oakfield Primary School", "St Aidan's CE Primary School", "Riverside Infant and Junior School",
-    "Hillview Primary Academy", "Moorside Community Primary School", "Brookside Special School"};
+const std::vector<std::string> kPrimarySettings = {"Oakfield Primary School",
+                                                   "St Aidan's CE Primary School",
+                                                   "Riverside Infant and Junior School",
+                                                   "Hillview Primary Academy",
+                                                   "Moorside Community Primary School",
+                                                   "Brookside Special School"};
 const std::vector<std::string> kSecondarySettings = {
-    "Northgate High School", "Meadowbank Academy", "Castle View School",
-    "Brookside Special School", "Harbour Secondary School"};
+    "Northgate High School", "Meadowbank Academy", "Castle View School", "Brookside Special School",
+    "Harbour Secondary School"};
 const std::vector<std::string> kPost16Settings = {"Eastfield College", "Northgate Sixth Form",
                                                   "Brookside Special School Post-16",
                                                   "Vale Specialist College"};
 
 const std::vector<std::string> kInterests = {
-    "drawing", "swimming", "Lego", "trains", "football", "music", "animals", "cooking",
-    "computer games", "dancing", "dinosaurs", "gardening"};
+    "drawing", "swimming", "Lego",           "trains",  "football",  "music",
+    "animals", "cooking",  "computer games", "dancing", "dinosaurs", "gardening"};
 
-const std::array<const char*, 12> kMonthNames = {"January", "February", "March",     "April",
-                                                 "May",     "June",     "July",      "August",
-                                                 "September", "October", "November", "December"};
+const std::array<const char*, 12> kMonthNames = {"January",   "February", "March",    "April",
+                                                 "May",       "June",     "July",     "August",
+                                                 "September", "October",  "November", "December"};
 
 std::string iso(Date d) {
   const std::chrono::year_month_day ymd{d};
@@ -126,10 +129,14 @@ constexpr std::array<const char*, 11> kTitles = {"Views, interests and aspiratio
 std::string headingText(char letter, const char* title, int variant) {
   const std::string l(1, letter);
   switch (variant) {
-    case 0: return "Section " + l + ": " + title;
-    case 1: return "Section " + l + " \xE2\x80\x93 " + title;  // en dash
-    case 2: return l + ": " + title;
-    default: return l + " - " + title;
+    case 0:
+      return "Section " + l + ": " + title;
+    case 1:
+      return "Section " + l + " \xE2\x80\x93 " + title;  // en dash
+    case 2:
+      return l + ": " + title;
+    default:
+      return l + " - " + title;
   }
 }
 
@@ -162,7 +169,7 @@ std::string withName(std::string text, const std::string& name) {
 }
 
 struct Advice {
-  const char* type;          // as listed in section K and as the advice's DocumentType
+  const char* type;  // as listed in section K and as the advice's DocumentType
   const char* document_type;
   const char* author_prefix;
   int author = 0;
@@ -186,7 +193,8 @@ struct Plan {
   int need = 0;  // primary need area
 };
 
-void sectionHeading(WordDocument& doc, int section, const HeadingStyle& style, const PlanFlaws& flaws) {
+void sectionHeading(WordDocument& doc, int section, const HeadingStyle& style,
+                    const PlanFlaws& flaws) {
   const char letter = static_cast<char>('A' + section);
   const char* title = kTitles[static_cast<std::size_t>(section)];
   if (flaws.unlabelled_section == letter) {
@@ -205,13 +213,13 @@ void writeSectionA(WordDocument& d, const Plan& c, Random& r) {
   d.paragraph(c.name + " said: \"I like " + c.interest1 +
               ". I feel happy when I know what is happening next. I do not like loud rooms.\"");
   static const std::vector<std::string> aspirations = {
-      "work with animals", "be a chef", "drive a bus", "make video games", "be a nurse",
-      "play football for a team", "live in a flat with friends"};
+      "work with animals",          "be a chef",  "drive a bus",
+      "make video games",           "be a nurse", "play football for a team",
+      "live in a flat with friends"};
   d.paragraph("When asked about the future, " + c.name + " said " + c.p.subject +
               " would like to " + r.pick(aspirations) + ".");
   d.heading("What my family say", 2, HeadingLook::kBold);
-  d.paragraph(c.name + "'s parents said that " + c.p.subject +
-              " is at " + c.p.possessive +
+  d.paragraph(c.name + "'s parents said that " + c.p.subject + " is at " + c.p.possessive +
               " best with a calm start to the day and clear routines. They would like " +
               c.p.object + " to make friends and to feel confident in lessons.");
 }
@@ -223,16 +231,20 @@ void writeSectionB(WordDocument& d, const Plan& c) {
   d.paragraph(c.name + "'s primary area of need is " + kAreas[static_cast<std::size_t>(c.need)] +
               ".");
   d.heading("Communication and interaction", 2, HeadingLook::kBold);
-  d.paragraph(c.name + " understands instructions of two to three key words when they are given "
-              "with visual prompts. " + c.p.Subject +
+  d.paragraph(c.name +
+              " understands instructions of two to three key words when they are given "
+              "with visual prompts. " +
+              c.p.Subject +
               " finds it hard to follow group conversations and to explain what has happened.");
   d.heading("Cognition and learning", 2, HeadingLook::kBold);
   d.paragraph(c.name + " is working below age-related expectations in reading and writing. " +
-              c.p.Subject + " can blend three-letter words and recognises 40 high-frequency words.");
+              c.p.Subject +
+              " can blend three-letter words and recognises 40 high-frequency words.");
   d.heading("Social, emotional and mental health", 2, HeadingLook::kBold);
-  d.paragraph(c.name + " becomes anxious during unstructured times such as lunch and transitions "
-              "between lessons, and may leave the room when " + c.p.subject +
-              " feels overwhelmed.");
+  d.paragraph(c.name +
+              " becomes anxious during unstructured times such as lunch and transitions "
+              "between lessons, and may leave the room when " +
+              c.p.subject + " feels overwhelmed.");
   d.heading("Sensory and physical", 2, HeadingLook::kBold);
   d.paragraph(c.name + " is sensitive to noise and finds crowded spaces difficult. " + c.p.Subject +
               " has low muscle tone and tires when writing by hand.");
@@ -244,9 +256,12 @@ void writeSectionC(WordDocument& d, const Plan& c, Random& r) {
                 " special educational needs.");
     return;
   }
-  d.paragraph(c.name + " has a diagnosis of autism spectrum condition, made by the child "
-              "development centre. " + c.p.Subject +
-              " is seen by the community paediatrician once a year and takes no regular medication.");
+  d.paragraph(
+      c.name +
+      " has a diagnosis of autism spectrum condition, made by the child "
+      "development centre. " +
+      c.p.Subject +
+      " is seen by the community paediatrician once a year and takes no regular medication.");
 }
 
 void writeSectionD(WordDocument& d, const Plan& c, Random& r) {
@@ -255,9 +270,10 @@ void writeSectionD(WordDocument& d, const Plan& c, Random& r) {
                 " has no identified social care needs at this time.");
     return;
   }
-  d.paragraph(c.name + "'s family receive a short breaks package following a child in need "
-              "assessment. " + c.name +
-              " needs an adult with " + c.p.object + " to stay safe in the community.");
+  d.paragraph(c.name +
+              "'s family receive a short breaks package following a child in need "
+              "assessment. " +
+              c.name + " needs an adult with " + c.p.object + " to stay safe in the community.");
 }
 
 // Outcomes: each has a time frame unless the plan was given that flaw.
@@ -275,13 +291,13 @@ void writeSectionE(WordDocument& d, const Plan& c, const PlanFlaws& flaws, bool 
            " will follow a visual timetable to move between activities with one adult prompt.",
        c.name + " will follow a visual timetable to move between activities.",
        "By the end of " + next_year},
-      {"By " + july + ", " + c.name +
-           " will read and understand a short text at " + c.p.possessive +
-           " level and answer three questions about it.",
+      {"By " + july + ", " + c.name + " will read and understand a short text at " +
+           c.p.possessive + " level and answer three questions about it.",
        c.name + " will improve " + c.p.possessive + " reading and comprehension.", "By " + july},
       {"Within 12 months, " + c.name +
            " will name two feelings and choose a calming strategy from a choice of three.",
-       c.name + " will manage " + c.p.possessive + " emotions better in school.", "Within 12 months"},
+       c.name + " will manage " + c.p.possessive + " emotions better in school.",
+       "Within 12 months"},
   };
   std::vector<Outcome> pfa;
   if (c.year_group >= 9 && !flaws.pfa_missing) {
@@ -301,7 +317,8 @@ void writeSectionE(WordDocument& d, const Plan& c, const PlanFlaws& flaws, bool 
     std::vector<std::vector<std::string>> rows = {{"Outcome", "By when"}};
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
       const bool flawed = static_cast<int>(i) < untimed;
-      rows.push_back({flawed ? outcomes[i].untimed : outcomes[i].timed.substr(outcomes[i].timed.find(", ") + 2),
+      rows.push_back({flawed ? outcomes[i].untimed
+                             : outcomes[i].timed.substr(outcomes[i].timed.find(", ") + 2),
                       flawed ? "Ongoing" : outcomes[i].when});
     }
     d.table(std::move(rows));
@@ -322,8 +339,10 @@ void writeSectionF(WordDocument& d, const Plan& c, const std::vector<int>& vague
   std::vector<std::vector<std::string>> rows = {
       {"Area of need", "Provision", "Frequency and duration", "Delivered by"},
       {"Communication and interaction",
-       "Individual speech and language therapy on understanding spoken language", "30 minutes, "
-       "once a week, 36 weeks a year", "Speech and language therapist"},
+       "Individual speech and language therapy on understanding spoken language",
+       "30 minutes, "
+       "once a week, 36 weeks a year",
+       "Speech and language therapist"},
       {"Communication and interaction",
        "Therapy programme set by the speech and language therapist", "15 minutes, 4 times a week",
        "Teaching assistant trained by the therapist"},
@@ -339,9 +358,12 @@ void writeSectionF(WordDocument& d, const Plan& c, const std::vector<int>& vague
                     "45 minutes, once a term", "Careers adviser"});
   }
   d.table(std::move(rows));
-  d.paragraph(c.name + " will have a named adult for 15 minutes at the start and end of each day "
-              "to go through " + c.p.possessive + " visual timetable.");
-  d.paragraph("Staff working with " + c.name + " will complete autism awareness training by the "
+  d.paragraph(c.name +
+              " will have a named adult for 15 minutes at the start and end of each day "
+              "to go through " +
+              c.p.possessive + " visual timetable.");
+  d.paragraph("Staff working with " + c.name +
+              " will complete autism awareness training by the "
               "end of the first term of this plan.");
   for (int pick : vague_picks) {
     d.paragraph(withName(vagueSentences()[static_cast<std::size_t>(pick)].text, c.name));
@@ -350,8 +372,9 @@ void writeSectionF(WordDocument& d, const Plan& c, const std::vector<int>& vague
 
 void writeSectionG(WordDocument& d) {
   d.paragraph("Review by the community paediatrician once a year at the child development centre.");
-  d.paragraph("Physiotherapy programme of 20 minutes daily, delivered by a trained teaching "
-              "assistant and reviewed by the physiotherapist every 12 weeks.");
+  d.paragraph(
+      "Physiotherapy programme of 20 minutes daily, delivered by a trained teaching "
+      "assistant and reviewed by the physiotherapist every 12 weeks.");
 }
 
 void writeSectionH(WordDocument& d, const Plan& c, Random& r, const HeadingStyle& style,
@@ -362,20 +385,21 @@ void writeSectionH(WordDocument& d, const Plan& c, Random& r, const HeadingStyle
                                 : "H1: Social care provision under section 2 of the CSDPA 1970",
               2, style.look == HeadingLook::kTableCell ? HeadingLook::kBold : style.look);
   }
-  d.paragraph("Short breaks: one overnight stay a month at the local short breaks centre, "
-              "arranged by the children with disabilities team.");
+  d.paragraph(
+      "Short breaks: one overnight stay a month at the local short breaks centre, "
+      "arranged by the children with disabilities team.");
 }
 
-void writeSectionI(WordDocument& d, const Plan& c) {
-  d.paragraph(c.setting + ".");
-}
+void writeSectionI(WordDocument& d, const Plan& c) { d.paragraph(c.setting + "."); }
 
 void writeSectionJ(WordDocument& d, const Plan& c, Random& r) {
   if (r.chance(0.8)) {
     d.paragraph("No personal budget has been requested.");
   } else {
-    d.paragraph("A personal budget of \xC2\xA3" "1,200 a year is agreed for " + c.name +
-                "'s family to arrange holiday activities.");
+    d.paragraph(
+        "A personal budget of \xC2\xA3"
+        "1,200 a year is agreed for " +
+        c.name + "'s family to arrange holiday activities.");
   }
 }
 
@@ -404,8 +428,9 @@ WordDocument adviceDocument(const Plan& c, const Advice& a) {
               " parents and class teacher. " + c.p.Subject +
               " engaged well with structured tasks when given visual prompts.");
   d.heading("Recommendations", 1, HeadingLook::kStyle);
-  d.paragraph("Individual sessions of 30 minutes a week for one year, delivered by a specialist, "
-              "with progress reviewed each term.");
+  d.paragraph(
+      "Individual sessions of 30 minutes a week for one year, delivered by a specialist, "
+      "with progress reviewed each term.");
   return d;
 }
 
@@ -417,10 +442,11 @@ WordDocument annualReviewDocument(const Plan& c, Date meeting) {
   d.paragraph("Present: " + c.name + "'s parents, " + c.caseworker + ", the SENCO, " +
               id("ep", 10 + static_cast<int>(c.name.size())) + ".");
   d.heading("Progress towards outcomes", 1, HeadingLook::kStyle);
-  d.table({{"Outcome", "Progress"},
-           {"Visual timetable", "Achieved: " + c.name + " moves between activities with one prompt."},
-           {"Reading", "Partly achieved: reads short texts and answers two questions."},
-           {"Feelings", "Not yet achieved: names feelings with an adult's help."}});
+  d.table(
+      {{"Outcome", "Progress"},
+       {"Visual timetable", "Achieved: " + c.name + " moves between activities with one prompt."},
+       {"Reading", "Partly achieved: reads short texts and answers two questions."},
+       {"Feelings", "Not yet achieved: names feelings with an adult's help."}});
   d.heading("Recommendation", 1, HeadingLook::kStyle);
   d.paragraph("Maintain the plan, with amendments to sections B, E and F.");
   return d;
@@ -431,7 +457,8 @@ WordDocument annualReviewDocument(const Plan& c, Date meeting) {
 const std::vector<std::string>& localities() { return kLocalities; }
 
 SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& options) {
-  Random r(seed * 0x100000001B3ull ^ (static_cast<std::uint64_t>(index) + 1) * 0x9E3779B97F4A7C15ull);
+  Random r(seed * 0x100000001B3ull ^
+           (static_cast<std::uint64_t>(index) + 1) * 0x9E3779B97F4A7C15ull);
   r.next();
   const FlawRates& rates = options.rates;
   SyntheticPlan out;
@@ -469,7 +496,8 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
     int pick = r.below(n);
     for (int i = 0; i < count; ++i) {
       vague_picks.push_back((pick + i * 4) % n);
-      for (const auto& phrase : vagueSentences()[static_cast<std::size_t>(vague_picks.back())].phrases) {
+      for (const auto& phrase :
+           vagueSentences()[static_cast<std::size_t>(vague_picks.back())].phrases) {
         flaws.vague_phrases.push_back(phrase);
       }
     }
@@ -484,14 +512,15 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
   const Date anchor = std::chrono::sys_days(std::chrono::year{2026} / 9 / 1);
   c.request = anchor - std::chrono::days(r.between(300, 1500));
   c.request_for_advice = c.request + std::chrono::days(r.between(21, 42));
-  c.finalised = c.request + std::chrono::days(flaws.final_late ? r.between(141, 260)
-                                                                : r.between(98, 140));
+  c.finalised =
+      c.request + std::chrono::days(flaws.final_late ? r.between(141, 260) : r.between(98, 140));
   char ref[32];
   std::snprintf(ref, sizeof ref, "SF-%04d-%05d", yearOf(c.finalised), index + 1);
   c.plan_ref = ref;
 
   c.advice = {
-      {"Parent and carer views", "", "pc", 0, c.request_for_advice + std::chrono::days(r.between(3, 30)), false},
+      {"Parent and carer views", "", "pc", 0,
+       c.request_for_advice + std::chrono::days(r.between(3, 30)), false},
       {"Educational psychology advice", "EP advice", "ep", r.between(1, 60),
        c.request_for_advice + std::chrono::days(r.between(10, 40)), true},
       {"Health advice", "Health advice", "hv", r.between(1, 60),
@@ -504,11 +533,13 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
   if (advice_draw) {
     Advice& late = c.advice[static_cast<std::size_t>(r.between(1, 3))];
     // Outside the window whether it is measured from the request for advice stated in section K
-    // or, when section K does not state it, from the decision to assess (6 weeks after the request).
+    // or, when section K does not state it, from the decision to assess (6 weeks after the
+    // request).
     const Date assumed = c.request + std::chrono::days(42);
-    late.date = r.chance(0.7)
-                    ? std::max(c.request_for_advice, assumed) + std::chrono::days(r.between(50, 90))
-                    : std::min(c.request_for_advice, assumed) - std::chrono::days(r.between(60, 200));
+    late.date =
+        r.chance(0.7)
+            ? std::max(c.request_for_advice, assumed) + std::chrono::days(r.between(50, 90))
+            : std::min(c.request_for_advice, assumed) - std::chrono::days(r.between(60, 200));
     flaws.advice_outside_window = 1;
   }
 
@@ -516,7 +547,8 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
   HeadingStyle style;
   style.variant = r.below(4);
   const int look = r.below(10);
-  style.look = look < 6 ? HeadingLook::kStyle : (look < 9 ? HeadingLook::kBold : HeadingLook::kTableCell);
+  style.look =
+      look < 6 ? HeadingLook::kStyle : (look < 9 ? HeadingLook::kBold : HeadingLook::kTableCell);
   SyntheticDocument& plan = out.plan;
   plan.folder = "EHC Plans";
   plan.odt = r.chance(options.odt_share);
@@ -534,17 +566,39 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
     if (flaws.missing_section == letter) continue;
     sectionHeading(d, s, style, flaws);
     switch (letter) {
-      case 'A': writeSectionA(d, c, r); break;
-      case 'B': writeSectionB(d, c); break;
-      case 'C': writeSectionC(d, c, r); break;
-      case 'D': writeSectionD(d, c, r); break;
-      case 'E': writeSectionE(d, c, flaws, outcomes_as_table, c.year_group + 1); break;
-      case 'F': writeSectionF(d, c, vague_picks); break;
-      case 'G': writeSectionG(d); break;
-      case 'H': writeSectionH(d, c, r, style, flaws); break;
-      case 'I': writeSectionI(d, c); break;
-      case 'J': writeSectionJ(d, c, r); break;
-      case 'K': writeSectionK(d, c, state_request); break;
+      case 'A':
+        writeSectionA(d, c, r);
+        break;
+      case 'B':
+        writeSectionB(d, c);
+        break;
+      case 'C':
+        writeSectionC(d, c, r);
+        break;
+      case 'D':
+        writeSectionD(d, c, r);
+        break;
+      case 'E':
+        writeSectionE(d, c, flaws, outcomes_as_table, c.year_group + 1);
+        break;
+      case 'F':
+        writeSectionF(d, c, vague_picks);
+        break;
+      case 'G':
+        writeSectionG(d);
+        break;
+      case 'H':
+        writeSectionH(d, c, r, style, flaws);
+        break;
+      case 'I':
+        writeSectionI(d, c);
+        break;
+      case 'J':
+        writeSectionJ(d, c, r);
+        break;
+      case 'K':
+        writeSectionK(d, c, state_request);
+        break;
     }
   }
 
@@ -552,9 +606,10 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
   for (const Advice& a : c.advice) {
     if (a.author > 0) contributors.push_back(id(a.author_prefix, a.author));
   }
-  plan.metadata = {c.locality, iso(c.finalised), iso(c.request),
-                   iso(c.finalised + std::chrono::days(365)), c.caseworker, contributors,
-                   c.year_group, c.setting, "EHC plan", c.plan_ref};
+  plan.metadata = {
+      c.locality,   iso(c.finalised), iso(c.request), iso(c.finalised + std::chrono::days(365)),
+      c.caseworker, contributors,     c.year_group,   c.setting,
+      "EHC plan",   c.plan_ref};
 
   if (!options.related_documents) return out;
   for (const Advice& a : c.advice) {
@@ -564,8 +619,9 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
     doc.odt = plan.odt;
     doc.file_name = c.plan_ref + " " + a.document_type + (doc.odt ? ".odt" : ".docx");
     doc.content = adviceDocument(c, a);
-    doc.metadata = {c.locality, iso(a.date), iso(c.request_for_advice), "", c.caseworker,
-                    {id(a.author_prefix, a.author)}, c.year_group, c.setting, a.document_type,
+    doc.metadata = {c.locality,   iso(a.date),  iso(c.request_for_advice),
+                    "",           c.caseworker, {id(a.author_prefix, a.author)},
+                    c.year_group, c.setting,    a.document_type,
                     c.plan_ref};
     out.related.push_back(std::move(doc));
   }
@@ -576,9 +632,16 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
     doc.odt = plan.odt;
     doc.file_name = c.plan_ref + " annual review" + (doc.odt ? ".odt" : ".docx");
     doc.content = annualReviewDocument(c, meeting);
-    doc.metadata = {c.locality, iso(meeting + std::chrono::days(r.between(7, 28))), iso(c.request),
-                    iso(meeting + std::chrono::days(365)), c.caseworker, contributors,
-                    std::min(c.year_group + 1, 14), c.setting, "Annual review", c.plan_ref};
+    doc.metadata = {c.locality,
+                    iso(meeting + std::chrono::days(r.between(7, 28))),
+                    iso(c.request),
+                    iso(meeting + std::chrono::days(365)),
+                    c.caseworker,
+                    contributors,
+                    std::min(c.year_group + 1, 14),
+                    c.setting,
+                    "Annual review",
+                    c.plan_ref};
     out.related.push_back(std::move(doc));
   }
   return out;

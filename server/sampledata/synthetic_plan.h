@@ -21,9 +21,10 @@ struct FlawRates {
   double unlabelled_section = 0.05;     // one heading written as its title alone
   double vague_provision = 0.40;        // one to three vague sentences in section F
   double outcome_no_time_frame = 0.30;  // one or two outcomes with no time frame
-  double missing_pfa = 0.35;            // of plans from Year 9: no preparation-for-adulthood outcome
-  double advice_outside_window = 0.20;  // one advice dated too late (or too long before the request)
-  double final_late = 0.50;             // finalised after 20 weeks (England 2024: 53.6%)
+  double missing_pfa = 0.35;  // of plans from Year 9: no preparation-for-adulthood outcome
+  double advice_outside_window =
+      0.20;                  // one advice dated too late (or too long before the request)
+  double final_late = 0.50;  // finalised after 20 weeks (England 2024: 53.6%)
 };
 
 // The council's columns of a document's sidecar metadata.
@@ -31,20 +32,20 @@ struct DocumentMetadata {
   std::string locality;
   std::string date_finalised;  // YYYY-MM-DD
   std::string request_date;
-  std::string review_due;      // "" when not applicable
-  std::string caseworker;      // "cw-014"
+  std::string review_due;  // "" when not applicable
+  std::string caseworker;  // "cw-014"
   std::vector<std::string> contributors;
-  int year_group = 0;          // Reception 0 .. 14
+  int year_group = 0;  // Reception 0 .. 14
   std::string setting;
-  std::string document_type;   // "EHC plan", "Annual review", "EP advice", ...
-  std::string plan_ref;        // "SF-2026-00042"
+  std::string document_type;  // "EHC plan", "Annual review", "EP advice", ...
+  std::string plan_ref;       // "SF-2026-00042"
 };
 
 // What was done to the plan on purpose, so tests and benchmarks know what pre-screening should
 // find.
 struct PlanFlaws {
-  char missing_section = 0;     // 'C' ..., 0 when none
-  char unlabelled_section = 0;  // 0 when none
+  char missing_section = 0;                // 'C' ..., 0 when none
+  char unlabelled_section = 0;             // 0 when none
   std::vector<std::string> vague_phrases;  // each inserted occurrence, in order
   int outcomes_without_time_frame = 0;
   bool pfa_missing = false;
@@ -68,7 +69,7 @@ struct SyntheticPlan {
 
 struct PlanOptions {
   FlawRates rates;
-  double odt_share = 0.35;      // the rest are .docx
+  double odt_share = 0.35;  // the rest are .docx
   bool related_documents = true;
 };
 

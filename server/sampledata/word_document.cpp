@@ -10,11 +10,20 @@ namespace {
 void appendEscaped(std::string& out, std::string_view text) {
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
 }
@@ -62,8 +71,9 @@ void docxRun(std::string& out, std::string_view text, bool bold) {
 }
 
 void docxTable(std::string& out, const std::vector<std::vector<std::string>>& rows, bool shaded) {
-  out += "<w:tbl><w:tblPr><w:tblStyle w:val=\"TableGrid\"/><w:tblW w:w=\"5000\" "
-         "w:type=\"pct\"/></w:tblPr>";
+  out +=
+      "<w:tbl><w:tblPr><w:tblStyle w:val=\"TableGrid\"/><w:tblW w:w=\"5000\" "
+      "w:type=\"pct\"/></w:tblPr>";
   for (std::size_t r = 0; r < rows.size(); ++r) {
     out += "<w:tr>";
     for (const std::string& cell : rows[r]) {
@@ -215,9 +225,10 @@ std::string docxDocumentXml(const WordDocument& document) {
         break;
     }
   }
-  out += "<w:sectPr><w:pgSz w:w=\"11906\" w:h=\"16838\"/><w:pgMar w:top=\"1134\" w:right=\"1134\" "
-         "w:bottom=\"1134\" w:left=\"1134\" w:header=\"709\" w:footer=\"709\" w:gutter=\"0\"/>"
-         "</w:sectPr></w:body></w:document>";
+  out +=
+      "<w:sectPr><w:pgSz w:w=\"11906\" w:h=\"16838\"/><w:pgMar w:top=\"1134\" w:right=\"1134\" "
+      "w:bottom=\"1134\" w:left=\"1134\" w:header=\"709\" w:footer=\"709\" w:gutter=\"0\"/>"
+      "</w:sectPr></w:body></w:document>";
   return out;
 }
 

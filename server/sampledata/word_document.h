@@ -23,10 +23,10 @@ enum class HeadingLook {
 struct Block {
   enum class Kind { kHeading, kParagraph, kTable };
   Kind kind = Kind::kParagraph;
-  std::string text;                               // heading or paragraph
-  int level = 1;                                  // heading level
+  std::string text;  // heading or paragraph
+  int level = 1;     // heading level
   HeadingLook look = HeadingLook::kStyle;
-  std::vector<std::vector<std::string>> rows;     // table cells; the first row is the header
+  std::vector<std::vector<std::string>> rows;  // table cells; the first row is the header
 };
 
 struct WordDocument {
