@@ -58,7 +58,8 @@ core::Status parseValue(std::string_view text, int field, int& out) {
   if (std::isalpha(static_cast<unsigned char>(text[0]))) {
     out = nameValue(text, field);
     if (out < 0)
-      return core::invalidArgument(prefix + "'" + std::string(text) + "' is not a value");
+      return core::invalidArgument(prefix + "'" + std::string(text) +
+                                   "' is not a number or a name");
     return core::Status::ok();
   }
   int value = 0;
