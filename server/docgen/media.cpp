@@ -379,10 +379,15 @@ std::string odtChartObject(const ChartSpec& c) {
       "xmlns:chart=\"urn:oasis:names:tc:opendocument:xmlns:chart:1.0\" "
       "xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
       "office:version=\"1.2\"><office:automatic-styles>";
-  x += "<style:style style:name=\"plot\" style:family=\"chart\"><style:chart-properties "
-       "chart:stacked=\"" +
-       std::string(c.type == "stacked-bar" ? "true" : "false") +
-       "\" chart:vertical=\"false\" chart:symbol-type=\"automatic\"/></style:style>";
+  x +=
+      "<style:style style:name=\"plot\" style:family=\"chart\"><style:chart-properties "
+      "chart:stacked=\"" +
+      std::string(c.type == "stacked-bar" ? "true" : "false") +
+      "\" chart:vertical=\"false\" chart:symbol-type=\"automatic\"/></style:style>"
+      "<style:style style:name=\"axis\" style:family=\"chart\"><style:chart-properties "
+      "chart:display-label=\"true\" chart:tick-marks-major-outer=\"true\"/><style:text-properties "
+      "fo:font-size=\"8pt\"/></style:style><style:style style:name=\"wall\" style:family=\"chart\">"
+      "<style:graphic-properties draw:fill=\"none\" draw:stroke=\"none\"/></style:style>";
   for (std::size_t i = 0; i < columns; ++i) {
     const bool target = i == c.series.size();
     const std::string colour = target ? "C00000" : kPalette[i % 6];
@@ -400,10 +405,12 @@ std::string odtChartObject(const ChartSpec& c) {
   x += "<chart:plot-area chart:style-name=\"plot\" chart:data-source-has-labels=\"both\" "
        "table:cell-range-address=\"local-table.$A$1:.$" +
        columnLetter(columns - 1) + "$" + last_row + "\">";
-  x += "<chart:axis chart:dimension=\"x\" chart:name=\"primary-x\"><chart:categories "
+  x += "<chart:axis chart:dimension=\"x\" chart:name=\"primary-x\" "
+       "chart:style-name=\"axis\"><chart:categories "
        "table:cell-range-address=\"local-table.$A$2:.$A$" +
        last_row + "\"/></chart:axis>";
-  x += "<chart:axis chart:dimension=\"y\" chart:name=\"primary-y\"><chart:grid "
+  x += "<chart:axis chart:dimension=\"y\" chart:name=\"primary-y\" "
+       "chart:style-name=\"axis\"><chart:grid "
        "chart:class=\"major\"/></chart:axis>";
   for (std::size_t i = 0; i < columns; ++i) {
     const bool target = i == c.series.size();
@@ -415,7 +422,7 @@ std::string odtChartObject(const ChartSpec& c) {
          "\"><chart:data-point chart:repeated=\"" + std::to_string(c.categories.size()) +
          "\"/></chart:series>";
   }
-  x += "<chart:wall/><chart:floor/></chart:plot-area>";
+  x += "<chart:wall chart:style-name=\"wall\"/><chart:floor/></chart:plot-area>";
   x += "<table:table table:name=\"local-table\"><table:table-header-columns><table:table-column/>"
        "</table:table-header-columns><table:table-columns><table:table-column "
        "table:number-columns-repeated=\"" +
