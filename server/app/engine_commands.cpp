@@ -1,8 +1,269 @@
 // Commands of the engine area; see cli.h for the conventions.
+//   start WORKFLOW_ID [--input FILE.json] [--key KEY]   prints the instance id
+//   instances [--json] [--status S]                     lists instances
+//   tasks [--json] [--all]                              lists open (or all) tasks
+//   complete TASK_ID --data FILE.json [--as USER]       completes a task
+//   run-due                                             runs due jobs, schedules and mails, then
+//   exits serve [--port N]                                    the service, until SIGTERM or SIGINT
+#include <signal.h>
+
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
 #include "server/app/cli.h"
+#include "server/app/engine_services.h"
+#include "server/engine/runtime_workers.h"
+#include "server/http/health_server.h"
 
 namespace sendflow::app {
+namespace {
 
-void registerEngineCommands(CommandTable& table) {}
+using nlohmann::json;
+
+int fail(CommandContext& ctx, const std::string& command, const core::Status& st) {
+  ctx.err << "sendflow " << command << ": " << st.message() << "\n";
+  switch (st.code()) {
+    case core::StatusCode::kInvalidArgument:
+    case core::StatusCode::kNotFound:
+    case core::StatusCode::kConflict:
+    case core::StatusCode::kAlreadyExists:
+      return kExitInvalidInput;
+    default:
+      return kExitFailure;
+  }
+}
+
+core::StatusOr<json> readJsonFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::invalidArgument(path + ": cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    return core::invalidArgument(path + ": not valid JSON: " + e.what());
+  }
+}
+
+std::string iso(core::TimePoint t) { return core::formatIso8601(t); }
+
+int runStart(CommandContext& ctx) {
+  std::string input_file, key;
+  takeOption(ctx.args, "input", input_file);
+  takeOption(ctx.args, "key", key);
+  if (ctx.args.size() != 1) {
+    ctx.err << "usage: sendflow start WORKFLOW_ID [--input FILE.json] [--key KEY]\n";
+    return kExitUsage;
+  }
+  json input = json::object();
+  if (!input_file.empty()) {
+    auto parsed = readJsonFile(input_file);
+    if (!parsed.isOk()) return fail(ctx, "start", parsed.status());
+    input = *parsed;
+  }
+  auto engine = openEngine(ctx.settings, true, ctx.err);
+  if (!engine.isOk()) return fail(ctx, "start", engine.status());
+  auto started = (*engine)->runtime->start(ctx.args[0], input, key, "cli");
+  if (!started.isOk()) return fail(ctx, "start", started.status());
+  ctx.out << started->instance_id << "\n";
+  return kExitOk;
+}
+
+int runInstances(CommandContext& ctx) {
+  const bool as_json = takeFlag(ctx.args, "json");
+  store::InstanceFilter filter;
+  takeOption(ctx.args, "status", filter.status);
+  takeOption(ctx.args, "workflow", filter.definition_id);
+  auto engine = openEngine(ctx.settings, false, ctx.err);
+  if (!engine.isOk()) return fail(ctx, "instances", engine.status());
+  std::vector<store::InstanceRecord> all;
+  core::Status st = (*engine)->store->transact([&](store::Transaction& tx) -> core::Status {
+    SENDFLOW_ASSIGN_OR_RETURN(all, tx.listInstances(filter));
+    return core::Status::ok();
+  });
+  if (!st.isOk()) return fail(ctx, "instances", st);
+  if (as_json) {
+    json out = json::array();
+    for (const auto& i : all) {
+      out.push_back({{"id", i.id},
+                     {"workflow", i.definition_id},
+                     {"version", i.definition_version},
+                     {"business_key", i.business_key},
+                     {"status", i.status},
+                     {"parent", i.parent_id},
+                     {"data", json::parse(i.data_json, nullptr, false)},
+                     {"created_at", iso(i.created_at)},
+                     {"updated_at", iso(i.updated_at)}});
+    }
+    ctx.out << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  ctx.out << std::left << std::setw(38) << "ID" << std::setw(28) << "WORKFLOW" << std::setw(11)
+          << "STATUS" << std::setw(26) << "UPDATED"
+          << "KEY\n";
+  for (const auto& i : all) {
+    ctx.out << std::setw(38) << i.id << std::setw(28)
+            << (i.definition_id + " v" + std::to_string(i.definition_version)) << std::setw(11)
+            << i.status << std::setw(26) << iso(i.updated_at) << i.business_key << "\n";
+  }
+  return kExitOk;
+}
+
+int runTasks(CommandContext& ctx) {
+  const bool as_json = takeFlag(ctx.args, "json");
+  const bool all_tasks = takeFlag(ctx.args, "all");
+  auto engine = openEngine(ctx.settings, false, ctx.err);
+  if (!engine.isOk()) return fail(ctx, "tasks", engine.status());
+  std::vector<store::TaskRecord> tasks;
+  core::Status st = (*engine)->store->transact([&](store::Transaction& tx) -> core::Status {
+    SENDFLOW_ASSIGN_OR_RETURN(tasks, tx.listTasks(all_tasks ? "" : "open", "", 0));
+    return core::Status::ok();
+  });
+  if (!st.isOk()) return fail(ctx, "tasks", st);
+  if (as_json) {
+    json out = json::array();
+    for (const auto& t : tasks) {
+      out.push_back(
+          {{"id", t.id},
+           {"instance", t.instance_id},
+           {"step", t.step_id},
+           {"kind", t.kind},
+           {"title", t.title},
+           {"assignee", t.assignee},
+           {"role", t.role},
+           {"status", t.status},
+           {"due", t.due_at ? json(iso(*t.due_at)) : json()},
+           {"created_at", iso(t.created_at)},
+           {"result",
+            t.result_json.empty() ? json() : json::parse(t.result_json, nullptr, false)}});
+    }
+    ctx.out << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  ctx.out << std::left << std::setw(38) << "ID" << std::setw(24) << "STEP" << std::setw(10)
+          << "KIND" << std::setw(24) << "ASSIGNEE" << std::setw(12) << "DUE"
+          << "INSTANCE\n";
+  for (const auto& t : tasks) {
+    ctx.out << std::setw(38) << t.id << std::setw(24) << t.step_id << std::setw(10) << t.kind
+            << std::setw(24) << (t.assignee.empty() ? "role:" + t.role : t.assignee)
+            << std::setw(12) << (t.due_at ? iso(*t.due_at).substr(0, 10) : "-") << t.instance_id
+            << "\n";
+  }
+  return kExitOk;
+}
+
+int runComplete(CommandContext& ctx) {
+  std::string data_file, actor = "cli";
+  const bool has_data = takeOption(ctx.args, "data", data_file);
+  takeOption(ctx.args, "as", actor);
+  if (ctx.args.size() != 1 || !has_data) {
+    ctx.err << "usage: sendflow complete TASK_ID --data FILE.json [--as USER]\n";
+    return kExitUsage;
+  }
+  auto data = readJsonFile(data_file);
+  if (!data.isOk()) return fail(ctx, "complete", data.status());
+  auto engine = openEngine(ctx.settings, true, ctx.err);
+  if (!engine.isOk()) return fail(ctx, "complete", engine.status());
+  core::Status st = (*engine)->runtime->completeTask(ctx.args[0], *data, actor);
+  if (!st.isOk()) return fail(ctx, "complete", st.withContext("task " + ctx.args[0]));
+  return kExitOk;
+}
+
+int runDue(CommandContext& ctx) {
+  auto engine = openEngine(ctx.settings, true, ctx.err);
+  if (!engine.isOk()) return fail(ctx, "run-due", engine.status());
+  EngineServices& e = **engine;
+  // The SQLite store is used by one process: a lease left in it belongs to a dead process.
+  auto released = e.runtime->releaseLeases();
+  if (!released.isOk()) return fail(ctx, "run-due", released.status());
+  auto started = e.scheduler->tick();
+  if (!started.isOk()) ctx.err << "sendflow run-due: " << started.status().message() << "\n";
+  auto ran = e.runtime->runUntilIdle();
+  if (!ran.isOk()) return fail(ctx, "run-due", ran.status());
+  auto sent = e.outbox->dispatchPending(1000);
+  if (!sent.isOk()) return fail(ctx, "run-due", sent.status());
+  ctx.out << "started " << (started.isOk() ? *started : 0) << " scheduled, ran " << *ran
+          << " jobs, sent " << *sent << " mails\n";
+  return kExitOk;
+}
+
+int runServe(CommandContext& ctx) {
+  std::string port_text;
+  takeOption(ctx.args, "port", port_text);
+  // Block the stop signals before any thread starts, so every thread inherits the mask and
+  // this one receives them in sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto engine = openEngine(ctx.settings, true, ctx.err);
+  if (!engine.isOk()) return fail(ctx, "serve", engine.status());
+  EngineServices& e = **engine;
+  int port = e.http_port;
+  if (!port_text.empty()) {
+    try {
+      port = std::stoi(port_text);
+    } catch (const std::exception&) {
+      ctx.err << "sendflow serve: --port: '" << port_text << "' is not a number\n";
+      return kExitUsage;
+    }
+  }
+  auto released = e.runtime->releaseLeases();
+  if (!released.isOk()) return fail(ctx, "serve", released.status());
+
+  engine::WorkerOptions worker_options;
+  worker_options.threads = e.workers;
+  worker_options.poll = e.poll_interval;
+  engine::WorkerPool workers(*e.runtime, worker_options, [&e, &ctx] {
+    auto started = e.scheduler->tick();
+    if (!started.isOk())
+      ctx.err << "sendflow serve: scheduler: " << started.status().message() << "\n";
+    auto sent = e.outbox->dispatchPending(100);
+    if (!sent.isOk()) ctx.err << "sendflow serve: outbox: " << sent.status().message() << "\n";
+  });
+  http::HealthServer http(e.http_address, port, [&e]() -> core::Status {
+    if (!e.store->healthy()) return core::unavailable("the store does not answer");
+    return core::Status::ok();
+  });
+  core::Status listening = http.start();
+  if (!listening.isOk()) return fail(ctx, "serve", listening);
+  workers.start();
+  ctx.out << "sendflow: serving on http://" << e.http_address << ":" << http.port() << " ("
+          << e.definitions_loaded << " workflows, " << e.workers << " workers)" << std::endl;
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  ctx.out << "sendflow: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+          << " received, stopping" << std::endl;
+  http.stop();
+  workers.stop();
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
+  return kExitOk;
+}
+
+}  // namespace
+
+void registerEngineCommands(CommandTable& table) {
+  table.push_back({"start", "start WORKFLOW_ID [--input FILE.json] [--key KEY]",
+                   "start a workflow instance (idempotent on KEY); prints its id", runStart});
+  table.push_back({"instances", "instances [--json] [--status S] [--workflow ID]",
+                   "list workflow instances", runInstances});
+  table.push_back(
+      {"tasks", "tasks [--json] [--all]", "list open human tasks and approvals", runTasks});
+  table.push_back({"complete", "complete TASK_ID --data FILE.json [--as USER]",
+                   "complete a task; form errors name every bad field and change nothing",
+                   runComplete});
+  table.push_back({"run-due", "run-due",
+                   "run due jobs, scheduled starts and pending mails once, then exit", runDue});
+  table.push_back({"serve", "serve [--port N]",
+                   "run the service (scheduler, workers, /healthz) until SIGTERM or SIGINT",
+                   runServe});
+}
 
 }  // namespace sendflow::app

@@ -1,0 +1,47 @@
+#pragma once
+// The engine wired from the configuration: the store, the action registry with the built-in
+// actions, the runtime with every definition of `workflows.dir` deployed, the scheduler, the
+// outbox dispatcher. Used by the engine commands (engine_commands.cpp) and their tests.
+//
+// Keys read (config/sendflow.properties documents them):
+//   store.sqlite.path, store.sqlite.synchronous (normal | full), workflows.dir,
+//   engine.workers, engine.poll_interval, engine.job_lease, engine.inline_jobs,
+//   engine.audit_file, mail.outbox.dir, mail.from, http.address, http.port
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+
+#include "server/app/settings.h"
+#include "server/core/clock.h"
+#include "server/engine/action_registry.h"
+#include "server/engine/outbox.h"
+#include "server/engine/runtime.h"
+#include "server/engine/scheduler.h"
+#include "server/store/store.h"
+
+namespace sendflow::app {
+
+struct EngineServices {
+  std::unique_ptr<core::Clock> clock;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<engine::ActionRegistry> actions;
+  std::unique_ptr<engine::Runtime> runtime;
+  std::unique_ptr<engine::Scheduler> scheduler;
+  std::unique_ptr<engine::Mailer> mailer;
+  std::unique_ptr<engine::OutboxDispatcher> outbox;
+  int workers = 2;
+  std::chrono::milliseconds poll_interval{1000};
+  std::string http_address = "127.0.0.1";
+  int http_port = 8080;
+  int definitions_loaded = 0;
+};
+
+// Opens the store and, when `load_definitions`, loads and deploys every workflow file; files
+// with problems are reported on `err` ("FILE:LINE:COLUMN: message") and skipped, the others
+// still load. A bad configuration value fails naming the file and key.
+core::StatusOr<std::unique_ptr<EngineServices>> openEngine(const Settings& settings,
+                                                           bool load_definitions,
+                                                           std::ostream& err);
+
+}  // namespace sendflow::app
