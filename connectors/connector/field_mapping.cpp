@@ -10,7 +10,7 @@ constexpr std::array<const char*, kMetadataFieldCount> kFieldNames = {
     "locality",     "finalised_date", "request_date", "review_date",  "caseworker",
     "contributors", "year_group",     "setting",      "document_type"};
 constexpr std::array<const char*, kMetadataFieldCount> kDefaultColumns = {
-    "Locality",     "DateFinalised", "RequestDate", "ReviewDate",  "Caseworker",
+    "Locality",     "DateFinalised", "RequestDate", "ReviewDue",   "Caseworker",
     "Contributors", "YearGroup",     "Setting",     "DocumentType"};
 
 std::string trim(const std::string& s) {

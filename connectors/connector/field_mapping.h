@@ -37,7 +37,7 @@ const char* metadataFieldName(MetadataField field);
 
 class FieldMapping {
  public:
-  // Locality, DateFinalised, RequestDate, ReviewDate, Caseworker, Contributors, YearGroup,
+  // Locality, DateFinalised, RequestDate, ReviewDue, Caseworker, Contributors, YearGroup,
   // Setting, DocumentType: the layout `sendflow sample-data` writes.
   FieldMapping();
 

@@ -4,6 +4,13 @@
 #include <charconv>
 #include <ostream>
 
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "connectors/factory/connector_factory.h"
+#include "server/core/clock.h"
 #include "server/prescreen/prescreen_run.h"
 #include "server/prescreen/report_format.h"
 #include "server/sampledata/library_writer.h"
@@ -111,6 +118,190 @@ int runPrescreen(CommandContext& context) {
   return kExitOk;
 }
 
+
+// --- connector list / fetch / publish: the configured intranet connector (connector.*) ---
+
+// The configured connector, or nullptr with the configuration problem printed.
+std::unique_ptr<connectors::DocumentSource> configuredConnector(CommandContext& context,
+                                                                const core::Clock& clock) {
+  auto source = connectors::makeDocumentSource(context.settings.section("connector"),
+                                               context.settings.source(),
+                                               Settings::processEnvironment(), clock);
+  if (!source.isOk()) {
+    context.err << "sendflow: " << source.status().message() << "\n";
+    return nullptr;
+  }
+  return std::move(source).value();
+}
+
+int connectorExitCode(const core::Status& status) {
+  switch (status.code()) {
+    case core::StatusCode::kInvalidArgument:
+    case core::StatusCode::kNotFound:
+      return kExitInvalidInput;
+    default:
+      return kExitFailure;
+  }
+}
+
+nlohmann::json itemToJson(const connectors::Item& item) {
+  const connectors::DocumentMetadata& m = item.metadata;
+  return {{"id", item.id},
+          {"name", item.name},
+          {"path", item.path},
+          {"size", item.size},
+          {"content_type", item.content_type},
+          {"modified", core::formatIso8601(item.modified)},
+          {"etag", item.etag},
+          {"metadata",
+           {{"locality", m.locality},
+            {"finalised_date", m.finalised_date},
+            {"request_date", m.request_date},
+            {"review_date", m.review_date},
+            {"caseworker", m.caseworker},
+            {"contributors", m.contributors},
+            {"year_group", m.year_group},
+            {"setting", m.setting},
+            {"document_type", m.document_type}}}};
+}
+
+// connector list [--since CURSOR] [--json]: every document changed since CURSOR, all pages; the
+// last line (or the JSON's "cursor") is the cursor to pass next time.
+int runConnectorList(CommandContext& context) {
+  std::string cursor;
+  takeOption(context.args, "since", cursor);
+  const bool json = takeFlag(context.args, "json");
+  if (!context.args.empty()) {
+    context.err << "usage: sendflow connector list [--since CURSOR] [--json]\n";
+    return kExitUsage;
+  }
+  core::SystemClock clock;
+  auto source = configuredConnector(context, clock);
+  if (!source) return kExitFailure;
+  nlohmann::json items = nlohmann::json::array();
+  nlohmann::json problems = nlohmann::json::array();
+  bool resynced = false;
+  for (;;) {
+    auto page = source->listPage(cursor);
+    if (!page.isOk()) {
+      context.err << "sendflow: " << page.status().message() << "\n";
+      if (!json) context.out << "cursor: " << cursor << "\n";  // where to resume
+      return connectorExitCode(page.status());
+    }
+    resynced = resynced || page->resynced;
+    for (const auto& item : page->items) {
+      if (json) {
+        items.push_back(itemToJson(item));
+      } else {
+        context.out << item.id << "\t" << item.path << "\t" << item.metadata.document_type << "\t"
+                    << item.metadata.locality << "\t" << item.metadata.finalised_date << "\n";
+      }
+    }
+    for (const auto& problem : page->problems) {
+      context.err << "sendflow: " << problem.item << ": " << problem.status.message() << "\n";
+      problems.push_back({{"item", problem.item}, {"problem", problem.status.message()}});
+    }
+    cursor = page->next_cursor;
+    if (!page->more) break;
+  }
+  if (json) {
+    context.out << nlohmann::json{{"items", items}, {"problems", problems}, {"cursor", cursor},
+                                  {"resynced", resynced}}
+                       .dump(2)
+                << "\n";
+  } else {
+    context.out << "cursor: " << cursor << "\n";
+  }
+  return problems.empty() ? kExitOk : kExitInvalidInput;
+}
+
+// connector fetch ID -o FILE: ID is the first column of `connector list` (SharePoint: the path).
+int runConnectorFetch(CommandContext& context) {
+  std::string output;
+  takeOption(context.args, "output", output);
+  for (auto it = context.args.begin(); it != context.args.end(); ++it) {
+    if (*it == "-o" && it + 1 != context.args.end()) {
+      output = *(it + 1);
+      context.args.erase(it, it + 2);
+      break;
+    }
+  }
+  if (context.args.size() != 1 || output.empty()) {
+    context.err << "usage: sendflow connector fetch ID -o FILE\n";
+    return kExitUsage;
+  }
+  core::SystemClock clock;
+  auto source = configuredConnector(context, clock);
+  if (!source) return kExitFailure;
+  connectors::Item item;
+  item.id = context.args.front();
+  item.path = item.id;
+  item.name = std::filesystem::path(item.id).filename().string();
+  const core::Status status = source->download(item, output);
+  if (!status.isOk()) {
+    context.err << "sendflow: " << status.message() << "\n";
+    return connectorExitCode(status);
+  }
+  context.out << "wrote " << output << "\n";
+  return kExitOk;
+}
+
+// connector publish FILE [--name NAME] [--meta JSON]: JSON keys are sendflow's field names.
+int runConnectorPublish(CommandContext& context) {
+  std::string name, meta = "{}";
+  takeOption(context.args, "name", name);
+  takeOption(context.args, "meta", meta);
+  if (context.args.size() != 1) {
+    context.err << "usage: sendflow connector publish FILE [--name NAME] [--meta JSON]\n";
+    return kExitUsage;
+  }
+  const std::string file = context.args.front();
+  if (name.empty()) name = std::filesystem::path(file).filename().string();
+  const nlohmann::json fields = nlohmann::json::parse(meta, nullptr, false);
+  if (!fields.is_object()) {
+    context.err << "sendflow: connector publish: --meta is not a JSON object\n";
+    return kExitInvalidInput;
+  }
+  connectors::DocumentMetadata m;
+  for (const auto& [key, value] : fields.items()) {
+    std::string* text = key == "locality"         ? &m.locality
+                        : key == "finalised_date" ? &m.finalised_date
+                        : key == "request_date"   ? &m.request_date
+                        : key == "review_date"    ? &m.review_date
+                        : key == "caseworker"     ? &m.caseworker
+                        : key == "year_group"     ? &m.year_group
+                        : key == "setting"        ? &m.setting
+                        : key == "document_type"  ? &m.document_type
+                                                  : nullptr;
+    if (key == "contributors" && value.is_array()) {
+      for (const auto& c : value) m.contributors.push_back(c.is_string() ? c.get<std::string>() : c.dump());
+    } else if (text != nullptr && (value.is_string() || value.is_number())) {
+      *text = value.is_string() ? value.get<std::string>() : value.dump();
+    } else {
+      context.err << "sendflow: connector publish: --meta: '" << key
+                  << "' is not a sendflow field (locality, finalised_date, request_date, "
+                     "review_date, caseworker, contributors, year_group, setting, document_type)"
+                     " or has the wrong type\n";
+      return kExitInvalidInput;
+    }
+  }
+  std::ifstream content(file, std::ios::binary);
+  if (!content) {
+    context.err << "sendflow: connector publish: cannot read " << file << "\n";
+    return kExitInvalidInput;
+  }
+  core::SystemClock clock;
+  auto source = configuredConnector(context, clock);
+  if (!source) return kExitFailure;
+  auto item = source->publish({name, &content, "", m});
+  if (!item.isOk()) {
+    context.err << "sendflow: " << item.status().message() << "\n";
+    return connectorExitCode(item.status());
+  }
+  context.out << "published " << item->path << " (" << item->id << ")\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void registerConnectorCommands(CommandTable& table) {
@@ -120,6 +311,12 @@ void registerConnectorCommands(CommandTable& table) {
   table.push_back({"prescreen", "prescreen PATH... [--json] [--jobs N] [--all-types]",
                    "pre-screen EHC plans (DOCX, ODT) for compliance evidence; never a grade",
                    runPrescreen});
+  table.push_back({"connector list", "connector list [--since CURSOR] [--json]",
+                   "list the intranet library's documents (changed since CURSOR)", runConnectorList});
+  table.push_back({"connector fetch", "connector fetch ID -o FILE",
+                   "download one document from the intranet library", runConnectorFetch});
+  table.push_back({"connector publish", "connector publish FILE [--name NAME] [--meta JSON]",
+                   "publish a document with metadata to the intranet library", runConnectorPublish});
 }
 
 }  // namespace sendflow::app
