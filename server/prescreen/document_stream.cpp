@@ -12,6 +12,12 @@ namespace {
 // Collects a paragraph's text with whitespace collapsed as it arrives.
 class ParagraphText {
  public:
+  // Space, tab, line feed, carriage return, or a no-break space (UTF-8 C2 A0).
+  static bool isSpaceAt(const char* p) {
+    const auto c = static_cast<unsigned char>(*p);
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+           (c == 0xC2 && static_cast<unsigned char>(p[1]) == 0xA0);
+  }
   void clear() {
     text_.clear();
     pending_space_ = false;
@@ -19,22 +25,24 @@ class ParagraphText {
     any_text_ = false;
   }
   void space() { pending_space_ = !text_.empty(); }
-  void spaces(int) { space(); }
   // Appends a run of text; `bold` is whether that run is bold.
   void append(const char* s, bool bold) {
     bool had_visible = false;
-    for (const char* p = s; *p != '\0'; ++p) {
-      const auto c = static_cast<unsigned char>(*p);
-      const bool nbsp = c == 0xC2 && static_cast<unsigned char>(p[1]) == 0xA0;
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || nbsp) {
-        if (nbsp) ++p;
-        pending_space_ = !text_.empty();
-        continue;
+    const char* p = s;
+    while (*p != '\0') {
+      // Copy a run of visible bytes at once.
+      const char* run = p;
+      while (*p != '\0' && !isSpaceAt(p)) ++p;
+      if (p > run) {
+        if (pending_space_) text_.push_back(' ');
+        pending_space_ = false;
+        text_.append(run, static_cast<std::size_t>(p - run));
+        had_visible = true;
       }
-      if (pending_space_) text_.push_back(' ');
-      pending_space_ = false;
-      text_.push_back(static_cast<char>(c));
-      had_visible = true;
+      while (*p != '\0' && isSpaceAt(p)) {
+        p += static_cast<unsigned char>(*p) == 0xC2 ? 2 : 1;
+        pending_space_ = !text_.empty();
+      }
     }
     if (had_visible) {
       any_text_ = true;

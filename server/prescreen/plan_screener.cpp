@@ -98,9 +98,26 @@ const PhraseMatcher& pfaCues() {
   return kCues;
 }
 
+// Where a paragraph or table row sits, formatted only when a finding needs it.
+struct Where {
+  int section = 0;
+  int table = 0;  // within the section; 0 for a paragraph
+  int row = 0;
+  int cell = 0;       // 0 for a whole row
+  int paragraph = 0;  // within the section, outside tables
+
+  std::string describe() const {
+    std::string out = "Section " + sectionName(section);
+    if (table == 0) return out + ", paragraph " + std::to_string(paragraph);
+    out += ", table " + std::to_string(table) + ", row " + std::to_string(row);
+    if (cell > 0) out += ", cell " + std::to_string(cell);
+    return out;
+  }
+};
+
 struct AdviceEntry {
   Date date;
-  std::string location;
+  Where where;
   std::string quote;
 };
 
@@ -122,7 +139,8 @@ class PlanScreener final : public BlockSink {
         return;
       }
     }
-    if (current_ < 0) return;
+    // Only sections E, F and K are read beyond their headings.
+    if (current_ != kSectionE && current_ != kSectionF && current_ != kSectionK) return;
     if (block.table > 0) {
       if (block.table != last_table_) {
         last_table_ = block.table;
@@ -137,18 +155,15 @@ class PlanScreener final : public BlockSink {
       flushRow();
       ++paragraphs_in_section_;
     }
-    const std::string location =
-        block.table > 0
-            ? "Section " + sectionName(current_) + ", table " + std::to_string(tables_in_section_) +
-                  ", row " + std::to_string(block.row) + ", cell " + std::to_string(block.cell)
-            : "Section " + sectionName(current_) + ", paragraph " +
-                  std::to_string(paragraphs_in_section_);
-    if (current_ == kSectionF) checkProvision(block.text, location);
+    const Where where = block.table > 0
+                            ? Where{current_, tables_in_section_, block.row, block.cell, 0}
+                            : Where{current_, 0, 0, 0, paragraphs_in_section_};
+    if (current_ == kSectionF) checkProvision(block.text, where);
     if (current_ == kSectionE) {
       if (!pfa_seen_) notePfa(block.text);
-      if (block.table == 0 && !block.heading && !block.bold) checkOutcome(block.text, location);
+      if (block.table == 0 && !block.heading && !block.bold) checkOutcome(block.text, where);
     }
-    if (current_ == kSectionK && block.table == 0) noteAdvice(block.text, location);
+    if (current_ == kSectionK && block.table == 0) noteAdvice(block.text, where);
   }
 
   void finish() {
@@ -173,7 +188,8 @@ class PlanScreener final : public BlockSink {
                  "'not applicable' where that is the case"});
       } else if (!labelled_[s]) {
         report_.findings.push_back(
-            {FindingKind::kSectionUnlabelled, sectionName(s), first_location_[s], "", "",
+            {FindingKind::kSectionUnlabelled, sectionName(s),
+             "heading of section " + sectionName(s), "", "",
              "the heading '" + std::string(sectionTitle(s)) + "' is not labelled with its letter " +
                  sectionName(s) + "; families and professionals find sections by their letters"});
       }
@@ -190,7 +206,6 @@ class PlanScreener final : public BlockSink {
     if (!seen_[s]) {
       seen_[s] = true;
       report_.sections_found.push_back(sectionName(s));
-      first_location_[s] = "heading of section " + sectionName(s);
     }
     if (labelled) labelled_[s] = true;
   }
@@ -198,16 +213,15 @@ class PlanScreener final : public BlockSink {
   // Section E and K tables: a row is one outcome or one piece of advice, whatever its columns.
   void flushRow() {
     if (row_text_.empty()) return;
-    const std::string location = "Section " + sectionName(current_) + ", table " +
-                                 std::to_string(row_table_) + ", row " + std::to_string(row_);
-    if (current_ == kSectionE) checkOutcome(row_text_, location);
-    if (current_ == kSectionK) noteAdvice(row_text_, location);
+    const Where where{current_, row_table_, row_, 0, 0};
+    if (current_ == kSectionE) checkOutcome(row_text_, where);
+    if (current_ == kSectionK) noteAdvice(row_text_, where);
     row_text_.clear();
     row_table_ = 0;
     row_ = 0;
   }
 
-  void checkProvision(std::string_view text, const std::string& location) {
+  void checkProvision(std::string_view text, const Where& where) {
     matches_.clear();
     vague_.match(text, matches_);
     std::array<bool, 64> reported{};
@@ -219,8 +233,8 @@ class PlanScreener final : public BlockSink {
       const std::string& phrase = vague_.phrase(m.phrase);
       if (phrase == "may" && isMonthMay(text, m)) continue;
       report_.findings.push_back(
-          {FindingKind::kVagueProvision, "F", location, sentenceAround(text, m.offset, m.length),
-           phrase,
+          {FindingKind::kVagueProvision, "F", where.describe(),
+           sentenceAround(text, m.offset, m.length), phrase,
            "'" + phrase +
                "' does not specify the provision: state its type, who delivers it, how often and "
                "for how long"});
@@ -239,14 +253,14 @@ class PlanScreener final : public BlockSink {
     return capital && (number_after || number_before);
   }
 
-  void checkOutcome(std::string_view text, const std::string& location) {
+  void checkOutcome(std::string_view text, const Where& where) {
     if (countWords(text) < rules_.min_outcome_words) return;
     const std::string l = lower(text);
     const bool outcome = l.find(" will ") != std::string::npos || l.starts_with("will ") ||
                          l.starts_with("to ") || l.starts_with("outcome");
     if (!outcome || hasTimeFrame(text)) return;
     report_.findings.push_back(
-        {FindingKind::kOutcomeNoTimeFrame, "E", location, shorten(text), "",
+        {FindingKind::kOutcomeNoTimeFrame, "E", where.describe(), shorten(text), "",
          "the outcome does not say by when it should be achieved (for example 'by the end of "
          "Year 6', 'by July 2027' or 'within 12 months'), so progress cannot be reviewed"});
   }
@@ -274,7 +288,7 @@ class PlanScreener final : public BlockSink {
              std::to_string(rules_.pfa_from_year_group)});
   }
 
-  void noteAdvice(std::string_view text, const std::string& location) {
+  void noteAdvice(std::string_view text, const Where& where) {
     const std::vector<DateMention> dates = findDates(text);
     if (dates.empty()) return;
     const std::string l = lower(text);
@@ -286,7 +300,7 @@ class PlanScreener final : public BlockSink {
       return;
     }
     if (request) return;
-    advice_.push_back({dates.front().date, location, shorten(text)});
+    advice_.push_back({dates.front().date, where, shorten(text)});
   }
 
   void checkAdviceWindow() {
@@ -321,7 +335,7 @@ class PlanScreener final : public BlockSink {
       } else {
         continue;
       }
-      report_.findings.push_back({FindingKind::kAdviceOutsideWindow, "K", advice.location,
+      report_.findings.push_back({FindingKind::kAdviceOutsideWindow, "K", advice.where.describe(),
                                   advice.quote, "", std::move(detail)});
     }
   }
@@ -336,7 +350,6 @@ class PlanScreener final : public BlockSink {
   int last_table_ = 0;  // document-wide index of the last table seen
   std::array<bool, kSectionCount> seen_{};
   std::array<bool, kSectionCount> labelled_{};
-  std::array<std::string, kSectionCount> first_location_;
   std::vector<PhraseMatch> matches_;
   std::string row_text_;
   int row_table_ = 0;

@@ -38,14 +38,6 @@ const std::array<SectionTitles, kSectionCount>& titles() {
   return kTitles;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s.size(), ' ');
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    out[i] = static_cast<char>(lowerAscii(static_cast<unsigned char>(s[i])));
-  }
-  return out;
-}
-
 // Skips spaces and one separator (":", "-", ".", ")", en or em dash) with the spaces after it.
 // `had_separator` tells whether a separator was there.
 std::size_t skipSeparator(std::string_view s, std::size_t pos, bool& had_separator) {
@@ -103,8 +95,23 @@ const char* sectionTitle(int section) {
 }
 
 std::optional<SectionHeading> detectSectionHeading(std::string_view text, bool heading_like) {
-  if (text.empty() || text.size() > 160) return std::nullopt;
-  const std::string s = lower(text);
+  constexpr std::size_t kLongest = 160;  // longer paragraphs are prose, not headings
+  if (text.empty() || text.size() > kLongest) return std::nullopt;
+  if (!heading_like) {
+    // Without heading looks only "Section X..." or "X: ..." can be a heading: reject the rest of
+    // the body text before any work.
+    const unsigned char first = lowerAscii(static_cast<unsigned char>(text[0]));
+    const bool letter_then_break =
+        first >= 'a' && first <= 'k' &&
+        (text.size() == 1 || !isWordByte(static_cast<unsigned char>(text[1])) ||
+         (first == 'h' && (text[1] == '1' || text[1] == '2')));
+    if (first != 's' && !letter_then_break) return std::nullopt;
+  }
+  char buffer[kLongest];
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    buffer[i] = static_cast<char>(lowerAscii(static_cast<unsigned char>(text[i])));
+  }
+  const std::string_view s(buffer, text.size());
   const int words = wordCount(s);
 
   // "Section A ..." / "Section H1 ..."
@@ -114,7 +121,7 @@ std::optional<SectionHeading> detectSectionHeading(std::string_view text, bool h
     if (section >= 0) {
       bool separator = false;
       const std::size_t rest = skipSeparator(s, 8 + length, separator);
-      const std::string_view tail = std::string_view(s).substr(rest);
+      const std::string_view tail = s.substr(rest);
       if (tail.empty() || separator || heading_like || startsWithTitle(tail, section) ||
           (tail.starts_with("(") && words <= 12)) {
         return SectionHeading{section, true};
@@ -129,7 +136,7 @@ std::optional<SectionHeading> detectSectionHeading(std::string_view text, bool h
   if (section >= 0) {
     bool separator = false;
     const std::size_t rest = skipSeparator(s, length, separator);
-    const std::string_view tail = std::string_view(s).substr(rest);
+    const std::string_view tail = s.substr(rest);
     const bool titled = startsWithTitle(tail, section);
     if ((separator || length == 2 || titled) &&
         (titled || (heading_like && words <= 12 && separator))) {
