@@ -18,7 +18,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kFlushBytes = 64 * 1024;
+constexpr std::size_t kFlushBytes = 16 * 1024;
 constexpr int kMaxRenderDepth = 64;
 
 enum class EntryPlan { kCopy, kProgram, kPatch };
@@ -85,7 +85,7 @@ namespace {
 // Appends rendered bytes to the open zip entry in large pieces.
 class PartSink {
  public:
-  explicit PartSink(archive::ZipWriter& zip) : zip_(zip) { buffer_.reserve(kFlushBytes * 2); }
+  explicit PartSink(archive::ZipWriter& zip) : zip_(zip) { buffer_.reserve(kFlushBytes + 4096); }
   std::string& buffer() { return buffer_; }
   core::Status maybeFlush() {
     if (buffer_.size() < kFlushBytes) return core::Status::ok();
