@@ -34,7 +34,7 @@ bool takeNumberOption(CommandContext& context, const std::string& name, long lon
   return true;
 }
 
-// sample-data --plans N --out DIR [--seed S] [--library NAME] [--jobs N]
+// sample-data --plans N --out DIR [--seed S] [--library NAME] [--jobs N] [--plans-only]
 int runSampleData(CommandContext& context) {
   sampledata::LibraryOptions options;
   std::string out;
@@ -44,10 +44,11 @@ int runSampleData(CommandContext& context) {
       !takeNumberOption(context, "seed", 0, 1'000'000'000'000'000LL, seed) ||
       !takeNumberOption(context, "jobs", 0, 64, jobs)) {
     context.err << "usage: sendflow sample-data --plans N --out DIR [--seed S] [--library NAME] "
-                   "[--jobs N]\n";
+                   "[--jobs N] [--plans-only]\n";
     return kExitUsage;
   }
   takeOption(context.args, "library", options.library);
+  options.plan.related_documents = !takeFlag(context.args, "plans-only");
   if (!context.args.empty()) {
     context.err << "sendflow: sample-data: unexpected argument '" << context.args.front() << "'\n";
     return kExitUsage;
@@ -305,7 +306,8 @@ int runConnectorPublish(CommandContext& context) {
 }  // namespace
 
 void registerConnectorCommands(CommandTable& table) {
-  table.push_back({"sample-data", "sample-data --plans N --out DIR [--seed S] [--library NAME]",
+  table.push_back({"sample-data",
+                   "sample-data --plans N --out DIR [--seed S] [--library NAME] [--plans-only]",
                    "write a synthetic, anonymised intranet library of EHC plans, reviews and advice",
                    runSampleData});
   table.push_back({"prescreen", "prescreen PATH... [--json] [--jobs N] [--all-types]",

@@ -81,8 +81,9 @@ struct ReaderDeleter {
 };
 using Reader = std::unique_ptr<xmlTextReader, ReaderDeleter>;
 
-bool is(const xmlChar* name, const char* literal) {
-  return name != nullptr && std::strcmp(reinterpret_cast<const char*>(name), literal) == 0;
+inline bool is(const xmlChar* name, const char* literal) {
+  return name != nullptr && name[0] == static_cast<unsigned char>(literal[0]) &&
+         std::strcmp(reinterpret_cast<const char*>(name), literal) == 0;
 }
 
 // The value of the attribute with local name `local` on the current element, or "" (copied).

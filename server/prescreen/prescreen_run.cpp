@@ -3,17 +3,18 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 namespace sendflow::prescreen {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr std::size_t kMaxSidecar = 1 << 20;
 
 bool isDocumentName(const std::string& name) {
   if (name.empty() || name[0] == '.' || name.starts_with("~$")) return false;
@@ -134,11 +135,20 @@ core::StatusOr<PlanMetadata> metadataFromJson(const std::string& json, const std
 core::StatusOr<std::optional<PlanMetadata>> readSidecar(const std::string& document_path,
                                                         const SidecarColumns& columns) {
   const std::string sidecar = document_path + ".meta.json";
-  std::ifstream in(sidecar, std::ios::binary);
-  if (!in) return std::optional<PlanMetadata>();
-  std::ostringstream text;
-  text << in.rdbuf();
-  SENDFLOW_ASSIGN_OR_RETURN(PlanMetadata m, metadataFromJson(text.str(), sidecar, columns));
+  std::FILE* file = std::fopen(sidecar.c_str(), "rb");
+  if (file == nullptr) return std::optional<PlanMetadata>();
+  std::string text;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0 && text.size() < kMaxSidecar) {
+    text.append(buffer, n);
+  }
+  std::fclose(file);
+  if (text.size() >= kMaxSidecar) {
+    return core::invalidArgument(sidecar + ": larger than " + std::to_string(kMaxSidecar) +
+                                 " bytes; a sidecar holds a few columns of metadata");
+  }
+  SENDFLOW_ASSIGN_OR_RETURN(PlanMetadata m, metadataFromJson(text, sidecar, columns));
   return std::optional<PlanMetadata>(std::move(m));
 }
 
@@ -184,27 +194,31 @@ RunSummary screenDocuments(const Prescreener& prescreener,
     }
   };
 
+  bool delivering = false;  // guarded by mutex: one thread at a time calls on_report
   auto deliverReady = [&](std::unique_lock<std::mutex>& lock) {
-    // Called with the lock held; delivers consecutive finished slots in order.
+    // Called with the lock held; delivers consecutive finished slots in order. The report is
+    // moved out so that on_report runs without the lock while the other workers go on.
+    if (delivering) return;
+    delivering = true;
     while (next_to_deliver < documents.size() && ring[next_to_deliver % kWindow].done) {
-      Slot& slot = ring[next_to_deliver % kWindow];
+      Slot slot = std::move(ring[next_to_deliver % kWindow]);
+      ring[next_to_deliver % kWindow] = Slot();
+      lock.unlock();
+      if (!slot.skipped) on_report(slot.report);
+      lock.lock();
       if (slot.skipped) {
         ++summary.skipped;
       } else {
-        if (slot.report.readable) {
-          ++summary.screened;
-        } else {
-          ++summary.unreadable;
-        }
+        ++(slot.report.readable ? summary.screened : summary.unreadable);
         summary.findings += slot.report.findings.size();
-        for (const Finding& f : slot.report.findings)
+        for (const Finding& f : slot.report.findings) {
           ++summary.findings_by_kind[findingKindId(f.kind)];
-        on_report(slot.report);
+        }
       }
-      slot = Slot();
       ++next_to_deliver;
       window_moved.notify_all();
     }
+    delivering = false;
   };
 
   auto worker = [&] {
