@@ -91,7 +91,7 @@ void FakeGraph::addDocument(const std::string& relative_name, const std::string&
 
 void FakeGraph::invalidateDeltaTokens() {
   std::lock_guard<std::mutex> lock(mutex_);
-  valid_from_ = seq_ + 1;
+  valid_from_ = ++seq_;  // tokens issued before now are gone
 }
 
 int FakeGraph::authorizationLeaks() const {
@@ -198,7 +198,7 @@ FakeReply FakeGraph::delta(const FakeRequest& request) {
     return FakeReply{200, "application/json", answer.dump(), {}};
   }
   const long long since = token.empty() ? 0 : std::atoll(token.c_str());
-  if (!token.empty() && since < valid_from_ - 1) {
+  if (!token.empty() && since < valid_from_) {
     return graphError(
         410, "resyncRequired",
         "Resync required. Replace any local items with the server's version (including "

@@ -66,6 +66,9 @@ void FakeHttpServer::start() {
 
 void FakeHttpServer::stop() {
   if (server_) server_->stopAll(true);
+  std::unique_lock<std::mutex> lock(mutex_);
+  idle_.wait(lock, [this] { return in_flight_ == 0; });
+  lock.unlock();
   server_.reset();
 }
 
@@ -99,6 +102,18 @@ FakeReply FakeHttpServer::json(int status, const std::string& body) {
 
 void FakeHttpServer::serve(Poco::Net::HTTPServerRequest& request,
                            Poco::Net::HTTPServerResponse& response) {
+  struct InFlight {
+    FakeHttpServer& server;
+    explicit InFlight(FakeHttpServer& s) : server(s) {
+      std::lock_guard<std::mutex> lock(server.mutex_);
+      ++server.in_flight_;
+    }
+    ~InFlight() {
+      std::lock_guard<std::mutex> lock(server.mutex_);
+      --server.in_flight_;
+      server.idle_.notify_all();
+    }
+  } in_flight(*this);
   FakeRequest r;
   r.method = request.getMethod();
   const Poco::URI uri(request.getURI());

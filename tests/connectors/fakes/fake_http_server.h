@@ -8,6 +8,7 @@
 #include <Poco/Net/HTTPServer.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -67,6 +68,7 @@ class FakeHttpServer {
  protected:
   FakeHttpServer() = default;
   void start();  // subclasses call these from their constructor and destructor
+  // Stops accepting and waits for requests still being served (a slow fault may be sleeping).
   void stop();
   virtual FakeReply handle(const FakeRequest& request) = 0;
 
@@ -78,6 +80,8 @@ class FakeHttpServer {
   mutable std::mutex mutex_;
   std::vector<FakeRequest> requests_;  // guarded by mutex_
   std::vector<Fault> faults_;          // guarded by mutex_
+  int in_flight_ = 0;                  // requests being served; guarded by mutex_
+  std::condition_variable idle_;
 };
 
 }  // namespace sendflow::testing

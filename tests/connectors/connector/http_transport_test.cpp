@@ -1,0 +1,224 @@
+#include "connectors/connector/http_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/TemporaryFile.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "connectors/connector/access_token.h"
+#include "tests/connectors/fakes/fake_http_server.h"
+#include "tests/connectors/fakes/fake_token_endpoint.h"
+
+namespace sendflow::connectors {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Answers every GET with a fixed document.
+class DocumentServer final : public testing::FakeHttpServer {
+ public:
+  explicit DocumentServer(std::string body) : body_(std::move(body)) { start(); }
+  ~DocumentServer() override { stop(); }
+
+ protected:
+  testing::FakeReply handle(const testing::FakeRequest&) override {
+    return testing::FakeReply{200, "application/octet-stream", body_, {}};
+  }
+
+ private:
+  std::string body_;
+};
+
+class HttpTransportTest : public ::testing::Test {
+ protected:
+  HttpTransportTest() : server_(body()) {
+    options_.retry.initial_backoff = milliseconds(100);
+    options_.retry.max_backoff = milliseconds(400);
+    options_.io_timeout = milliseconds(2000);
+    options_.jitter_seed = 42;
+    options_.sleep = [this](milliseconds d) { sleeps_.push_back(d); };
+  }
+  static std::string body() {
+    std::string b;
+    for (int i = 0; i < 200000; ++i) b += static_cast<char>('a' + i % 26);
+    return b;
+  }
+  HttpRequest get(const std::string& path = "/plans/plan-001.docx") {
+    HttpRequest r;
+    r.url = server_.baseUrl() + path;
+    return r;
+  }
+
+  DocumentServer server_;
+  core::ManualClock clock_{core::TimePoint(std::chrono::hours(24 * 365 * 56))};
+  HttpOptions options_;
+  std::vector<milliseconds> sleeps_;
+};
+
+TEST_F(HttpTransportTest, WaitsTheRetryAfterA429AskedFor) {
+  server_.inject({testing::FaultKind::kStatus, "", 429, /*retry_after_seconds=*/2});
+  HttpTransport transport(options_, clock_);
+  auto response = transport.send(get());
+  ASSERT_TRUE(response.isOk()) << response.status().toString();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, body());
+  ASSERT_EQ(sleeps_.size(), 1u);
+  EXPECT_EQ(sleeps_[0], milliseconds(2000));
+  EXPECT_EQ(transport.attempts(), 2);
+}
+
+TEST_F(HttpTransportTest, RetryAfterBeyondTheLimitFailsAsUnavailable) {
+  server_.inject({testing::FaultKind::kStatus, "", 503, /*retry_after_seconds=*/600});
+  HttpTransport transport(options_, clock_);
+  auto response = transport.send(get());
+  ASSERT_FALSE(response.isOk());
+  EXPECT_EQ(response.status().code(), core::StatusCode::kUnavailable);
+  EXPECT_NE(response.status().message().find("600s"), std::string::npos)
+      << response.status().toString();
+  EXPECT_TRUE(sleeps_.empty());
+}
+
+TEST_F(HttpTransportTest, GivesUpAfterMaxAttemptsWithCappedJitteredBackoff) {
+  server_.inject({testing::FaultKind::kStatus, "", 503, -1, milliseconds(0), /*times=*/10});
+  options_.retry.max_attempts = 5;
+  HttpTransport transport(options_, clock_);
+  auto response = transport.send(get());
+  ASSERT_TRUE(response.isOk());
+  EXPECT_EQ(response->status, 503);
+  EXPECT_EQ(transport.attempts(), 5);
+  ASSERT_EQ(sleeps_.size(), 4u);
+  const long long caps[] = {100, 200, 400, 400};
+  for (std::size_t i = 0; i < sleeps_.size(); ++i) {
+    EXPECT_GE(sleeps_[i].count(), caps[i] / 2) << "retry " << i + 1;
+    EXPECT_LE(sleeps_[i].count(), caps[i]) << "retry " << i + 1;
+  }
+  const core::Status status = statusFromResponse("graph connector: list", get(), *response);
+  EXPECT_EQ(status.code(), core::StatusCode::kUnavailable);
+  EXPECT_NE(status.message().find("Injected failure"), std::string::npos) << status.toString();
+}
+
+TEST_F(HttpTransportTest, ADroppedResponseIsRetriedAndArrivesWhole) {
+  server_.inject({testing::FaultKind::kDrop});
+  HttpTransport transport(options_, clock_);
+  auto response = transport.send(get());
+  ASSERT_TRUE(response.isOk()) << response.status().toString();
+  EXPECT_EQ(response->body, body());
+  EXPECT_EQ(transport.attempts(), 2);
+}
+
+TEST_F(HttpTransportTest, ASlowAnswerTimesOutAndIsRetried) {
+  server_.inject({testing::FaultKind::kSlow, "", 0, -1, milliseconds(600)});
+  options_.io_timeout = milliseconds(150);
+  HttpTransport transport(options_, clock_);
+  auto response = transport.send(get());
+  ASSERT_TRUE(response.isOk()) << response.status().toString();
+  EXPECT_EQ(response->body, body());
+  EXPECT_EQ(transport.attempts(), 2);
+}
+
+TEST_F(HttpTransportTest, DownloadsStreamToAFileWithinTheLimit) {
+  const std::string path = Poco::TemporaryFile::tempName();
+  HttpTransport transport(options_, clock_);
+  HttpRequest request = get();
+  request.download_path = path;
+  auto response = transport.send(request);
+  ASSERT_TRUE(response.isOk());
+  EXPECT_TRUE(response->body.empty());
+  EXPECT_EQ(response->downloaded_bytes, static_cast<std::int64_t>(body().size()));
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream copy;
+  copy << in.rdbuf();
+  EXPECT_EQ(copy.str(), body());
+
+  request.max_download_bytes = 1000;
+  response = transport.send(request);
+  ASSERT_FALSE(response.isOk());
+  EXPECT_EQ(response.status().code(), core::StatusCode::kResourceExhausted);
+  std::remove(path.c_str());
+}
+
+TEST_F(HttpTransportTest, AnUnreachablePeerIsUnavailableAfterEveryAttempt) {
+  unsigned short port = 0;
+  {
+    Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
+    port = probe.address().port();
+  }
+  options_.retry.max_attempts = 3;
+  HttpTransport transport(options_, clock_);
+  HttpRequest request;
+  request.url = "http://127.0.0.1:" + std::to_string(port) + "/dav/plan.docx?sig=SECRET";
+  auto response = transport.send(request);
+  ASSERT_FALSE(response.isOk());
+  EXPECT_EQ(response.status().code(), core::StatusCode::kUnavailable);
+  EXPECT_NE(response.status().message().find("gave up after 3 attempts"), std::string::npos);
+  EXPECT_EQ(response.status().message().find("SECRET"), std::string::npos)
+      << "query strings are not logged";
+}
+
+TEST(HttpStatusTest, MapsPeerStatusesToCodes) {
+  HttpRequest request;
+  request.url = "https://graph.example/v1.0/drives/x?token=abc";
+  HttpResponse response;
+  response.reason = "x";
+  const std::pair<int, core::StatusCode> cases[] = {
+      {401, core::StatusCode::kUnauthenticated},   {403, core::StatusCode::kPermissionDenied},
+      {404, core::StatusCode::kNotFound},          {412, core::StatusCode::kConflict},
+      {413, core::StatusCode::kResourceExhausted}, {429, core::StatusCode::kUnavailable},
+      {500, core::StatusCode::kUnavailable},       {400, core::StatusCode::kInvalidArgument}};
+  for (const auto& [status, code] : cases) {
+    response.status = status;
+    EXPECT_EQ(statusFromResponse("what", request, response).code(), code) << status;
+  }
+  response.status = 404;
+  response.body =
+      R"({"error":{"code":"itemNotFound","message":"The resource could not be found."}})";
+  const std::string message =
+      statusFromResponse("graph connector: download", request, response).message();
+  EXPECT_EQ(message,
+            "graph connector: download: GET https://graph.example/v1.0/drives/x: 404 x: "
+            "itemNotFound: The resource could not be found.");
+}
+
+TEST(ClientCredentialsTokenTest, CachesTheTokenUntilShortlyBeforeItExpires) {
+  testing::FakeTokenEndpoint endpoint;
+  endpoint.setExpiresIn(3600);
+  core::ManualClock clock(core::TimePoint(std::chrono::hours(500000)));
+  HttpTransport transport(HttpOptions{}, clock);
+  ClientCredentialsToken token({endpoint.tokenUrl(), testing::FakeTokenEndpoint::kClientId,
+                                testing::FakeTokenEndpoint::kSecret,
+                                "https://graph.microsoft.com/.default", std::chrono::seconds(300)},
+                               transport, clock);
+  auto first = token.authorization();
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  EXPECT_TRUE(endpoint.accepts(*first));
+  EXPECT_EQ(*token.authorization(), *first);
+  clock.advance(std::chrono::seconds(3299));
+  EXPECT_EQ(*token.authorization(), *first);
+  EXPECT_EQ(endpoint.issued(), 1);
+  clock.advance(std::chrono::seconds(2));  // within the 5-minute margin: a new token
+  EXPECT_NE(*token.authorization(), *first);
+  EXPECT_EQ(endpoint.issued(), 2);
+  const auto form = endpoint.requests().back().body;
+  EXPECT_NE(form.find("grant_type=client_credentials"), std::string::npos);
+  EXPECT_NE(form.find("scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"), std::string::npos);
+}
+
+TEST(ClientCredentialsTokenTest, ARefusedSecretIsUnauthenticatedWithEntrasReason) {
+  testing::FakeTokenEndpoint endpoint;
+  core::ManualClock clock(core::TimePoint(std::chrono::hours(500000)));
+  HttpTransport transport(HttpOptions{}, clock);
+  ClientCredentialsToken token({endpoint.tokenUrl(), testing::FakeTokenEndpoint::kClientId, "wrong",
+                                "https://graph.microsoft.com/.default"},
+                               transport, clock);
+  auto result = token.authorization();
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), core::StatusCode::kUnauthenticated);
+  EXPECT_NE(result.status().message().find("AADSTS7000215"), std::string::npos)
+      << result.status().toString();
+}
+
+}  // namespace
+}  // namespace sendflow::connectors
