@@ -7,6 +7,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "server/archive/zip_writer.h"
 #include "server/docgen/value_format.h"
 
 namespace sendflow::docgen {
@@ -296,6 +297,66 @@ std::string docxSeries(const ChartSpec& c, std::size_t index, const std::string&
   return s;
 }
 
+// The chart's numbers as a small workbook, embedded so that Word's "Edit Data" opens them.
+std::string chartWorkbook(const ChartSpec& c) {
+  auto cellText = [](const std::string& ref, const std::string& text) {
+    return "<c r=\"" + ref + "\" t=\"inlineStr\"><is><t>" + attr(text) + "</t></is></c>";
+  };
+  std::string sheet =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<worksheet "
+      "xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData><row "
+      "r=\"1\">";
+  for (std::size_t s = 0; s < c.series.size(); ++s)
+    sheet += cellText(columnLetter(s) + "1", c.series[s].first);
+  if (c.has_target) sheet += cellText(columnLetter(c.series.size()) + "1", c.target_label);
+  sheet += "</row>";
+  for (std::size_t r = 0; r < c.categories.size(); ++r) {
+    const std::string row = std::to_string(r + 2);
+    sheet += "<row r=\"" + row + "\">" + cellText("A" + row, c.categories[r]);
+    for (std::size_t s = 0; s < c.series.size(); ++s) {
+      sheet +=
+          "<c r=\"" + columnLetter(s) + row + "\"><v>" + number(c.series[s].second[r]) + "</v></c>";
+    }
+    if (c.has_target) {
+      sheet += "<c r=\"" + columnLetter(c.series.size()) + row + "\"><v>" + number(c.target) +
+               "</v></c>";
+    }
+    sheet += "</row>";
+  }
+  sheet += "</sheetData></worksheet>";
+  archive::ZipWriter zip;
+  (void)zip.add(
+      "[Content_Types].xml",
+      "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Types xmlns=\"http:"
+      "//schemas.openxmlformats.org/package/2006/content-types\"><Default Extension=\"rels\" "
+      "ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/><Default "
+      "Extension=\"xml\" ContentType=\"application/xml\"/><Override PartName=\"/xl/"
+      "workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument."
+      "spreadsheetml.sheet.main+xml\"/><Override PartName=\"/xl/worksheets/sheet1.xml\" "
+      "ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml."
+      "worksheet+xml\"/></Types>");
+  (void)zip.add(
+      "_rels/.rels",
+      "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Relationships "
+      "xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship "
+      "Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/"
+      "relationships/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>");
+  (void)zip.add("xl/workbook.xml",
+                "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<workbook xmlns="
+                "\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" xmlns:r=\"http://"
+                "schemas.openxmlformats.org/officeDocument/2006/relationships\"><sheets><sheet "
+                "name=\"Sheet1\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>");
+  (void)zip.add(
+      "xl/_rels/workbook.xml.rels",
+      "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Relationships "
+      "xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship "
+      "Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/"
+      "relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/></Relationships>");
+  (void)zip.add("xl/worksheets/sheet1.xml", sheet);
+  auto bytes = zip.close();
+  return bytes.isOk() ? std::move(*bytes) : std::string();
+}
+
 std::string docxChartPart(const ChartSpec& c) {
   std::string x =
       "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<c:chartSpace "
@@ -350,7 +411,8 @@ std::string docxChartPart(const ChartSpec& c) {
        "<c:crosses val=\"autoZero\"/><c:crossBetween val=\"between\"/></c:valAx></c:plotArea>"
        "<c:legend><c:legendPos val=\"b\"/><c:overlay val=\"0\"/></c:legend><c:plotVisOnly "
        "val=\"1\"/>"
-       "<c:dispBlanksAs val=\"gap\"/></c:chart></c:chartSpace>";
+       "<c:dispBlanksAs val=\"gap\"/></c:chart><c:externalData r:id=\"rId1\"><c:autoUpdate "
+       "val=\"0\"/></c:externalData></c:chartSpace>";
   return x;
 }
 
@@ -544,7 +606,20 @@ core::Status renderChart(const json* value, const std::string& where, const std:
   if (format == DocumentFormat::kDocx) {
     const std::string rid = "rIdSf" + std::to_string(id);
     const std::string name = "charts/sf_chart" + std::to_string(id) + ".xml";
+    const std::string workbook = "embeddings/sf_chart" + std::to_string(id) + ".xlsx";
     media.parts.push_back({"word/" + name, docxChartPart(chart), false});
+    media.parts.push_back({"word/" + workbook, chartWorkbook(chart), true});
+    media.parts.push_back(
+        {"word/charts/_rels/sf_chart" + std::to_string(id) + ".xml.rels",
+         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Relationships xmlns="
+         "\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship "
+         "Id=\"rId1\" "
+         "Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/package\" "
+         "Target=\"../" +
+             workbook + "\"/></Relationships>",
+         false});
+    media.content_defaults["xlsx"] =
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
     media.relationships[part].push_back(
         {rid, "http://schemas.openxmlformats.org/officeDocument/2006/relationships/chart", name});
     media.content_overrides["/word/" + name] =

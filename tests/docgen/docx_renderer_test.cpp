@@ -279,6 +279,14 @@ TEST_F(DocxRendererTest, NativeChartsAreWrittenAsChartParts) {
   EXPECT_EQ(part.text("//c:lineChart/c:ser/c:tx//c:v"), "Target 80%");
   EXPECT_NE(readPart(last_, "[Content_Types].xml").find("/word/charts/sf_chart1.xml"),
             std::string::npos);
+  // The numbers are embedded as a workbook so that Word's "Edit Data" opens them.
+  EXPECT_EQ(part.count("//c:externalData"), 1);
+  EXPECT_NE(
+      readPart(last_, "word/charts/_rels/sf_chart1.xml.rels").find("../embeddings/sf_chart1.xlsx"),
+      std::string::npos);
+  const std::string workbook = readPart(last_, "word/embeddings/sf_chart1.xlsx");
+  EXPECT_NE(readPart(workbook, "xl/worksheets/sheet1.xml").find("RI or inadequate"),
+            std::string::npos);
   EXPECT_NE(readPart(last_, "word/_rels/document.xml.rels").find("charts/sf_chart1.xml"),
             std::string::npos);
 }
