@@ -802,6 +802,7 @@ class DefinitionBuilder {
       }
       TypeEnvironment body_env = env;
       body_env[step.item_name] = ValueType::kAny;
+      body_env["index"] = ValueType::kNumber;  // 0-based position of the item
       TypeEnvironment completion_env = env;
       completion_env["completed"] = ValueType::kNumber;
       completion_env["total"] = ValueType::kNumber;

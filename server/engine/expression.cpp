@@ -672,6 +672,8 @@ enum class Fn {
   kWorkingDays,
   kDuration,
   kCoalesce,
+  kPluck,
+  kWhere,
   kString,
   kNumber,
   kTrim,
@@ -870,6 +872,8 @@ constexpr FunctionInfo kFunctions[] = {
     {"workingDays", Fn::kWorkingDays, 1, 1},
     {"duration", Fn::kDuration, 1, 1},
     {"coalesce", Fn::kCoalesce, 2, -1},
+    {"pluck", Fn::kPluck, 2, 2},
+    {"where", Fn::kWhere, 3, 3},
     {"string", Fn::kString, 1, 1},
     {"number", Fn::kNumber, 1, 1},
 };
@@ -1360,6 +1364,12 @@ class Parser {
           }
         }
         return true;
+      case Fn::kPluck:
+        call.type = VT::kList;
+        return need(0, {VT::kList}, "a list of objects") && need(1, {VT::kString}, "a member name");
+      case Fn::kWhere:
+        call.type = VT::kList;
+        return need(0, {VT::kList}, "a list of objects") && need(1, {VT::kString}, "a member name");
       case Fn::kCoalesce: {
         call.type = VT::kNull;
         for (std::size_t i = 0; i < call.kids.size(); ++i) {
@@ -2117,7 +2127,7 @@ core::StatusOr<Value> Evaluation::eval(const Node& node) {
         return error(node, "cannot read member '" + node.name + "' of " + withArticle(base.type));
       }
       const auto it = base.object->find(node.name);
-      if (it == base.object->end()) return error(node, "there is no member '" + node.name + "'");
+      if (it == base.object->end()) return Value::null();  // an optional field left empty
       return fromJson(node, *it, ValueType::kAny);
     }
     case NodeKind::kIndex: {
@@ -2462,6 +2472,32 @@ core::StatusOr<Value> Evaluation::evalCall(const Node& node) {
         return error(*node.kids[0], "'" + args[0].string + "' is not a duration");
       }
       return Value::ofDuration(d);
+    }
+    case Fn::kPluck:
+    case Fn::kWhere: {
+      if (args[0].type == ValueType::kNull) return Value::ofList({});
+      SENDFLOW_RETURN_IF_ERROR(needType(0, ValueType::kList, "a list of objects"));
+      SENDFLOW_RETURN_IF_ERROR(needType(1, ValueType::kString, "a member name"));
+      std::vector<Value> out;
+      for (const Value& item : *args[0].list) {
+        Value member;
+        if (item.type == ValueType::kObject) {
+          const auto it = item.object->find(args[1].string);
+          if (it != item.object->end()) {
+            SENDFLOW_ASSIGN_OR_RETURN(member, fromJson(node, *it, ValueType::kAny));
+          }
+        } else if (item.type != ValueType::kNull) {
+          return error(*node.kids[0],
+                       fname + " needs a list of objects, but it holds " + withArticle(item.type));
+        }
+        if (node.fn == Fn::kPluck) {
+          out.push_back(std::move(member));
+          continue;
+        }
+        SENDFLOW_ASSIGN_OR_RETURN(bool same, equal(node, member, args[2]));
+        if (same) out.push_back(item);
+      }
+      return Value::ofList(std::move(out));
     }
     case Fn::kCoalesce:
       for (const Value& v : args) {

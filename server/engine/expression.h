@@ -132,9 +132,13 @@ class Expression {
 
   // Evaluates against `context`, a JSON object of variable name to value (instance data plus
   // `now` and `today`, which the runtime supplies from its clock). Dates, date-times and
-  // durations come out in their JSON string forms. Run-time errors (a missing member, a
-  // division by zero, a value of the wrong type in kAny data) give kInvalidArgument with the
-  // expression's location.
+  // durations come out in their JSON string forms. A variable or object member that is absent
+  // reads as null (an optional input or form field left empty). Run-time errors (reading a
+  // member of null, a division by zero, a value of the wrong type in kAny data) give
+  // kInvalidArgument with the expression's location.
+  //
+  // Cost is bounded: at most 64 levels of nesting, 10,000 characters of text, lists of 100,000
+  // items, text of 1,000,000 characters and 1,000,000 evaluation steps; beyond that, an error.
   virtual core::StatusOr<nlohmann::json> evaluate(const nlohmann::json& context) const = 0;
 
  protected:

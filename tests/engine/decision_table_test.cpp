@@ -139,3 +139,82 @@ TEST(DecisionTableTest, LoaderFindsOverlapsOnlyUnderTheUniquePolicy) {
 
 }  // namespace
 }  // namespace sendflow::engine
+
+namespace sendflow::engine {
+namespace {
+
+TEST(ShippedWorkflowTest, EhcpAuditQualityTreeGradesAsDocumented) {
+  LoadResult result =
+      DefinitionLoader::loadFile(std::string(SENDFLOW_SOURCE_DIR) + "/workflows/ehcp-audit.xml");
+  ASSERT_TRUE(result.isOk()) << result.status().toString();
+  const Step* step = result.definition->findStep("overall");
+  ASSERT_TRUE(step && step->table);
+  auto overall = [&](std::vector<std::string> five) {
+    auto value = step->table->evaluate({{"standard_grades", five}});
+    EXPECT_TRUE(value.isOk()) << value.status().toString();
+    return value.isOk() ? value->get<std::string>() : "";
+  };
+  const std::string O = "Outstanding", G = "Good", R = "Requires Improvement", I = "Inadequate";
+  EXPECT_EQ(overall({O, O, O, O, I}), I);
+  EXPECT_EQ(overall({G, R, R, G, O}), R);
+  EXPECT_EQ(overall({G, R, O, O, O}), G);
+  EXPECT_EQ(overall({O, O, O, G, G}), O);
+  EXPECT_EQ(overall({O, O, G, G, G}), G);
+  EXPECT_EQ(overall({G, G, G, G, G}), G);
+  // Every combination of five grades gets exactly one grade (the unique policy would say
+  // otherwise).
+  const std::string all[] = {O, G, R, I};
+  int combinations = 0;
+  for (const auto& a : all)
+    for (const auto& b : all)
+      for (const auto& c : all)
+        for (const auto& d : all)
+          for (const auto& e : all) {
+            EXPECT_TRUE(step->table->evaluate({{"standard_grades", {a, b, c, d, e}}}).isOk());
+            ++combinations;
+          }
+  EXPECT_EQ(combinations, 1024);
+}
+
+TEST(ShippedWorkflowTest, AnnualReviewTimescalesAreInputsWithDefaults) {
+  LoadResult result = DefinitionLoader::loadFile(std::string(SENDFLOW_SOURCE_DIR) +
+                                                 "/workflows/annual-review-audit.xml");
+  ASSERT_TRUE(result.isOk()) << result.status().toString();
+  std::map<std::string, nlohmann::json> defaults;
+  for (const InputDecl& input : result.definition->inputs) {
+    if (input.default_value) defaults[input.name] = *input.default_value;
+  }
+  EXPECT_EQ(defaults["review_report_due"], "P2W");
+  EXPECT_EQ(defaults["decision_due"], "P4W");
+  EXPECT_EQ(defaults["amended_plan_due"], "P12W");
+  const Step* timeliness = result.definition->findStep("timeliness");
+  ASSERT_TRUE(timeliness);
+  nlohmann::json context = {{"audit",
+                             {{"meeting_date", "2026-10-05"},
+                              {"notice_date", "2026-09-18"},
+                              {"report_date", "2026-10-20"},
+                              {"decision_date", "2026-10-30"},
+                              {"decision", "Maintain"},
+                              {"voice", "Good"},
+                              {"outcomes_reviewed", "Good"},
+                              {"provision_reviewed", "Requires Improvement"},
+                              {"preparing_for_adulthood", "Outstanding"}}}};
+  for (const auto& [name, value] : defaults) context[name] = value;
+  std::map<std::string, nlohmann::json> out;
+  for (const auto& [name, expr] : timeliness->assignments) {
+    auto value = expr->evaluate(context);
+    ASSERT_TRUE(value.isOk()) << name << ": " << value.status().toString();
+    out[name] = *value;
+  }
+  EXPECT_EQ(out["notice_on_time"], true);    // 17 days before: at least 2 weeks
+  EXPECT_EQ(out["report_on_time"], false);   // 15 days after: more than 2 weeks
+  EXPECT_EQ(out["decision_on_time"], true);  // 25 days after: within 4 weeks
+  EXPECT_EQ(out["amendment_on_time"], true);
+  EXPECT_EQ(out["review_grades"].size(), 4u);
+  // An optional date left empty reads as null, so the report counts as late.
+  context["audit"].erase("report_date");
+  EXPECT_EQ(*timeliness->assignments[1].second->evaluate(context), false);
+}
+
+}  // namespace
+}  // namespace sendflow::engine

@@ -132,6 +132,14 @@ TEST(ExpressionTest, FunctionsOnListsAndText) {
   EXPECT_EQ(evaluate("startsWith('EHCP-123', 'EHCP')", context), true);
   EXPECT_EQ(evaluate("len('abc') + len(sample)", context), 8);
   EXPECT_EQ(evaluate("coalesce(note, 'none')", json::object()), "none");
+  const json audits = {{"plan",
+                        {{{"grade", "Good"}, {"locality", "North"}},
+                         {{"grade", "Inadequate"}, {"locality", "South"}},
+                         {{"grade", "Good"}, {"locality", "South"}}}}};
+  EXPECT_EQ(evaluate("pluck(plan, 'grade')", audits), json({"Good", "Inadequate", "Good"}));
+  EXPECT_EQ(evaluate("count(pluck(plan, 'grade'), 'Good')", audits), 2);
+  EXPECT_EQ(evaluate("count(where(plan, 'locality', 'South'))", audits), 2);
+  EXPECT_EQ(evaluate("where(plan, 'locality', 'North')[0].grade", audits), "Good");
 }
 
 TEST(ExpressionTest, UntypedDataHoldingDatesTakesPartInDateArithmetic) {
@@ -189,8 +197,9 @@ TEST(ExpressionTest, ErrorsOnLaterLinesCountLines) {
 TEST(ExpressionTest, AnyDataIsCheckedAtRunTime) {
   EXPECT_EQ(runError("plan.locality + 1", {{"plan", {{"locality", "North"}}}}),
             "workflows/x.xml:12:24: cannot add a number to a string");
-  EXPECT_EQ(runError("plan.missing", {{"plan", json::object()}}),
-            "workflows/x.xml:12:15: there is no member 'missing'");
+  EXPECT_EQ(evaluate("plan.missing == null", {{"plan", json::object()}}), true);
+  EXPECT_EQ(runError("plan.missing.deeper", {{"plan", json::object()}}),
+            "workflows/x.xml:12:23: cannot read 'deeper' of a missing (null) value");
   EXPECT_EQ(runError("count_ri / 0", {{"count_ri", 3}}), "workflows/x.xml:12:19: division by zero");
   EXPECT_EQ(runError("sample[5]", {{"sample", {1}}}),
             "workflows/x.xml:12:16: index 5 is outside the 1 items");
