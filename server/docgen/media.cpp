@@ -16,8 +16,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::int64_t kEmuPerMm = 36000;
-constexpr std::int64_t kEmuPerPixel = 9525;  // at 96 dpi
-constexpr double kMaxWidthMm = 165.0;        // an A4 page inside 2.25 cm margins
+constexpr double kMaxWidthMm = 165.0;  // an A4 page inside 2.25 cm margins
 constexpr std::uintmax_t kMaxPictureBytes = 20u << 20;
 
 const char* kPalette[] = {"1F4E79", "2E8B57", "C55A11", "7030A0", "BF9000", "5B9BD5"};
@@ -190,11 +189,6 @@ std::string docxInline(std::int64_t cx, std::int64_t cy, int id, const std::stri
   out += "<a:graphic xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\">" + graphic +
          "</a:graphic></wp:inline></w:drawing><w:t xml:space=\"preserve\">";
   return out;
-}
-
-std::string relsTargetDir(const std::string& part) {
-  const std::size_t slash = part.rfind('/');
-  return slash == std::string::npos ? "" : part.substr(0, slash + 1);
 }
 
 struct ChartSpec {
@@ -580,7 +574,6 @@ core::Status renderImage(const json* value, const std::string& where, const std:
         "\"/></a:xfrm>"
         "<a:prstGeom prst=\"rect\"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData>";
     out += docxInline(cx, cy, id, "Picture " + std::to_string(id), description, graphic);
-    (void)kEmuPerPixel;
   } else {
     const std::string path = "Pictures/" + file;
     media.manifest.emplace_back(path, picture.content_type);
@@ -647,7 +640,6 @@ core::Status renderChart(const json* value, const std::string& where, const std:
         "\" draw:z-index=\"0\"><draw:object xlink:href=\"./" + dir +
         "\" xlink:type=\"simple\" xlink:show=\"embed\" xlink:actuate=\"onLoad\"/></draw:frame>";
   }
-  (void)relsTargetDir;
   return core::Status::ok();
 }
 

@@ -79,8 +79,9 @@ class Template {
 
   // The filled document's bytes (a zip of the same format). kFailedPrecondition when the
   // template has problems; kInvalidArgument when data is unusable for a document tag (a
-  // picture that is not PNG/JPEG/GIF, a chart without series, a path outside the template's
-  // folder), naming the tag and the part.
+  // picture that is not PNG/JPEG/GIF, a chart without series), kPermissionDenied for a picture
+  // path outside the template's folder, kNotFound for a missing picture file; each message
+  // names the tag, the part and the paragraph.
   core::StatusOr<std::string> render(const nlohmann::json& data) const;
 
   struct Compiled;  // internal

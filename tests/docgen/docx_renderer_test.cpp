@@ -95,6 +95,16 @@ TEST_F(DocxRendererTest, InlineSectionRepeatsWithinTheParagraph) {
   EXPECT_EQ(paragraphs(xml), std::vector<std::string>{"Grades: Good; RI; end"});
 }
 
+TEST_F(DocxRendererTest, InlineSectionAcrossRunsStaysWellFormed) {
+  const std::string body = p(r("Plan {{#urgent}}", "<w:b/>") + r("URGENT: ", "<w:i/>") +
+                             r("review by {{due}}{{/urgent}}.", "<w:u w:val=\"single\"/>"));
+  EXPECT_EQ(paragraphs(render(body, {{"urgent", false}})), std::vector<std::string>{"Plan ."});
+  const std::string xml = render(body, {{"urgent", {{{"due", "May"}}, {{"due", "June"}}}}});
+  EXPECT_EQ(paragraphs(xml),
+            std::vector<std::string>{"Plan URGENT: review by MayURGENT: review by June."});
+  EXPECT_EQ(XmlView(xml).count("//w:r[w:rPr/w:i]"), 2);
+}
+
 TEST_F(DocxRendererTest, FalseConditionRemovesParagraphsWithoutEmptyLeftovers) {
   const std::string body = p(r("Intro")) + p(r("{{#concerns}}")) + p(r("Concern: {{text}}")) +
                            p(r("{{/concerns}}")) + p(r("End"));
