@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -155,6 +159,74 @@ TEST_F(OdtRendererTest, MimetypeStaysFirstAndStored) {
   ASSERT_GT(last_.size(), 60u);
   EXPECT_EQ(last_.substr(30, 8), "mimetype");
   EXPECT_EQ(last_[8], 0);  // compression method 0: stored
+}
+
+TEST_F(OdtRendererTest, DottedNamesInvertedSectionsAndFormatters) {
+  const std::string body = para(
+      "{{council.name}}: {{#plans}}{{ref}} due {{due | date:\"d MMM yyyy\"}}; {{/plans}}"
+      "{{^plans}}no plans{{/plans}} {{rate | percent:1}}");
+  XmlView v(render(body, {{"council", {{"name", "Dorset"}}},
+                          {"plans", {{{"ref", "P1"}, {"due", "2027-01-05"}}}},
+                          {"rate", 0.9}}));
+  EXPECT_EQ(v.text("//text:p"), "Dorset: P1 due 5 Jan 2027;  90.0%");
+  XmlView none(render(body, {{"council", {{"name", "Dorset"}}}, {"rate", 0.5}}));
+  EXPECT_EQ(none.text("//text:p"), "Dorset: no plans 50.0%");
+}
+
+TEST_F(OdtRendererTest, SectionAroundATableRepeatsTheTable) {
+  const std::string body = para("{{#localities}}") + para("Locality: {{name}}") +
+                           "<table:table table:name=\"T\"><table:table-column/><table:table-row>" +
+                           cell("Plans: {{plans}}") + "</table:table-row></table:table>" +
+                           para("{{/localities}}");
+  XmlView v(render(
+      body,
+      {{"localities", {{{"name", "North"}, {"plans", 4}}, {{"name", "South"}, {"plans", 6}}}}}));
+  EXPECT_EQ(v.count("//table:table"), 2);
+  EXPECT_EQ(v.texts("//office:text/text:p"),
+            (std::vector<std::string>{"Locality: North", "Locality: South"}));
+  EXPECT_EQ(v.texts("//table:table-cell"), (std::vector<std::string>{"Plans: 4", "Plans: 6"}));
+}
+
+TEST_F(OdtRendererTest, FootnotesAreFilled) {
+  const std::string body = para(
+      "Finding<text:note text:id=\"n1\" text:note-class=\"footnote\">"
+      "<text:note-citation>1</text:note-citation><text:note-body>" +
+      para("Source: {{source}}") + "</text:note-body></text:note>");
+  XmlView v(render(body, {{"source", "Audit tool v2"}}));
+  EXPECT_EQ(v.text("//text:note-body"), "Source: Audit tool v2");
+}
+
+TEST_F(OdtRendererTest, PartialsAreIncludedFromTheTemplateFolder) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sendflow-odt-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "sign-off.odt", std::ios::binary)
+      << makeOdt(para("Approved by {{approver}}"));
+  std::ofstream(dir / "main.odt", std::ios::binary)
+      << makeOdt(para("Body") + para("{{> sign-off}}"));
+  auto t = Template::load(dir / "main.odt");
+  ASSERT_TRUE(t.isOk()) << t.status().toString();
+  ASSERT_TRUE(t->problems().empty()) << t->problems().front().toString();
+  auto out = t->render({{"approver", "Head of SEND"}});
+  ASSERT_TRUE(out.isOk()) << out.status().toString();
+  EXPECT_EQ(XmlView(readPart(*out, "content.xml")).texts("//text:p"),
+            (std::vector<std::string>{"Body", "Approved by Head of SEND"}));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(OdtRendererTest, PictureFromAFileInTheTemplateFolder) {
+  const auto dir = std::filesystem::path(SENDFLOW_SOURCE_DIR) / "templates";
+  TemplateOptions options;
+  options.resource_dir = dir;
+  auto t = Template::loadBytes(makeOdt(para("{{image logo}}")), "test.odt", options);
+  ASSERT_TRUE(t.isOk());
+  auto out = t->render({{"logo", {{"path", "example-logo.png"}, {"width_mm", 40}}}});
+  ASSERT_TRUE(out.isOk()) << out.status().toString();
+  XmlView v(readPart(*out, "content.xml"));
+  EXPECT_EQ(v.count("//draw:frame[@*[local-name()='width']='40.00mm' and "
+                    "@*[local-name()='height']='10.67mm']"),
+            1);
+  EXPECT_EQ(readPart(*out, "Pictures/sf_image1.png").substr(1, 3), "PNG");
 }
 
 }  // namespace
