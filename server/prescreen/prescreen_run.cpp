@@ -30,22 +30,28 @@ bool isDocumentName(const std::string& name) {
   return ends(".docx") || ends(".odt");
 }
 
-void walk(const fs::path& folder, std::vector<std::string>& out) {
-  std::vector<fs::directory_entry> entries;
+// Appends the documents under `folder` in name order. Only names are held while a folder is
+// sorted (a filesystem::path per entry would cost several allocations each).
+void walk(const std::string& folder, std::vector<std::string>& out) {
+  std::vector<std::pair<std::string, bool>> entries;  // name, is a folder
   std::error_code ec;
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
-    entries.push_back(*it);
-  }
-  std::sort(entries.begin(), entries.end(),
-            [](const auto& a, const auto& b) { return a.path().filename() < b.path().filename(); });
-  for (const auto& entry : entries) {
-    const std::string name = entry.path().filename().string();
+    std::string name = it->path().filename().string();
     if (name.empty() || name[0] == '.') continue;
     std::error_code type_ec;
-    if (entry.is_directory(type_ec)) {
-      walk(entry.path(), out);
-    } else if (entry.is_regular_file(type_ec) && isDocumentName(name)) {
-      out.push_back(entry.path().string());
+    if (it->is_directory(type_ec)) {
+      entries.emplace_back(std::move(name), true);
+    } else if (isDocumentName(name) && it->is_regular_file(type_ec)) {
+      entries.emplace_back(std::move(name), false);
+    }
+  }
+  std::sort(entries.begin(), entries.end());
+  const std::string prefix = folder.ends_with('/') ? folder : folder + "/";
+  for (auto& [name, is_folder] : entries) {
+    if (is_folder) {
+      walk(prefix + name, out);
+    } else {
+      out.push_back(prefix + name);
     }
   }
 }
