@@ -497,8 +497,8 @@ class DefinitionBuilder {
     for (ValueType t : allowed) {
       if (t == e.resultType()) return;
     }
-    problem(where, what + " must be " + (allowed.size() == 1 ? "a " : "a ") + listTypes(allowed) +
-                       ", but '" + e.text() + "' gives " + withArticleName(e.resultType()));
+    problem(where, what + " must be a " + listTypes(allowed) + ", but '" + e.text() + "' gives " +
+                       withArticleName(e.resultType()));
   }
 
   static std::string withArticleName(ValueType t) {

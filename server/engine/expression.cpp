@@ -75,6 +75,8 @@ constexpr std::size_t kMaxTextLength = 10000;
 constexpr std::size_t kMaxListSize = 100000;
 constexpr std::size_t kMaxStringLength = 1000000;
 constexpr long kMaxSteps = 1000000;
+constexpr long kMaxCalendarUnits = 100000;
+constexpr long long kMaxFixedMillis = 100000000000000000LL;
 
 // "a date", "an object"
 std::string withArticle(ValueType type) {
@@ -127,19 +129,26 @@ bool durationOf(double amount, Unit unit, Duration& out) {
       out.millis = std::llround(amount * 7 * kMillisPerDay);
       return true;
     case Unit::kMonth:
-      if (amount != std::floor(amount)) return false;
+      if (amount != std::floor(amount) || std::fabs(amount) > kMaxCalendarUnits) return false;
       out.months = static_cast<long>(amount);
       return true;
     case Unit::kYear:
-      if (amount != std::floor(amount)) return false;
+      if (amount != std::floor(amount) || std::fabs(amount) * 12 > kMaxCalendarUnits) return false;
       out.months = static_cast<long>(amount) * 12;
       return true;
     case Unit::kWorkingDay:
-      if (amount != std::floor(amount)) return false;
+      if (amount != std::floor(amount) || std::fabs(amount) > kMaxCalendarUnits) return false;
       out.working_days = static_cast<long>(amount);
       return true;
   }
   return false;
+}
+
+// Durations stay within these so that arithmetic cannot overflow and working-day stepping
+// stays cheap: about 3 million years of fixed time, 100,000 months or working days.
+bool withinLimits(const Duration& d) {
+  return std::llabs(d.millis) <= kMaxFixedMillis && std::labs(d.months) <= kMaxCalendarUnits &&
+         std::labs(d.working_days) <= kMaxCalendarUnits;
 }
 
 Duration addDurations(const Duration& a, const Duration& b) {
@@ -1990,6 +1999,10 @@ core::StatusOr<Value> Evaluation::evalBinary(const Node& node) {
   SENDFLOW_ASSIGN_OR_RETURN(Value l, eval(*node.kids[0]));
   SENDFLOW_ASSIGN_OR_RETURN(Value r, eval(*node.kids[1]));
   if (isComparison(node.op)) return compare(node, node.op, l, r);
+  if ((l.type == ValueType::kDuration && !withinLimits(l.duration)) ||
+      (r.type == ValueType::kDuration && !withinLimits(r.duration))) {
+    return error(node, "the duration is too long");
+  }
   // Text from untyped data that holds a date or duration takes part as one.
   if (l.type == ValueType::kString && r.type != ValueType::kString) {
     SENDFLOW_ASSIGN_OR_RETURN(l, asTimeValue(node, l));

@@ -302,3 +302,21 @@ TEST(UnaryTestTest, TypeErrorsNameTheColumnType) {
 
 }  // namespace
 }  // namespace sendflow::engine
+
+namespace sendflow::engine {
+namespace {
+
+TEST(ExpressionLimitsTest, HugeDurationsAreRefusedInsteadOfOverflowing) {
+  auto compiled = Expression::compile("window + window + window",
+                                      {{"window", ValueType::kDuration}}, {"x.xml", 1, 1});
+  ASSERT_TRUE(compiled.isOk());
+  auto value = (*compiled)->evaluate({{"window", "P900000000W"}});
+  ASSERT_FALSE(value.isOk());
+  EXPECT_EQ(value.status().message(), "x.xml:1:8: the duration is too long");
+  EXPECT_FALSE(Expression::compile("1000000 working days", {}, {"x.xml", 1, 1}).isOk());
+  Duration d;
+  EXPECT_FALSE(parseDuration("P1000000WD", d));
+}
+
+}  // namespace
+}  // namespace sendflow::engine
