@@ -11,6 +11,11 @@
 // the effects it asks for through the context (mails, workflow starts) commit in the same
 // transaction as the step's completion, so in effect they happen exactly once.
 //
+// A handler whose only effects are its result and what it asks for through the context (no
+// file, network or other system touched) may be registered kInTransaction: the runtime then runs
+// it inside the transition that reaches the step, so its result commits with that transition
+// and no job is needed. A retryable failure falls back to a job with backoff as above.
+//
 // A handler returns a JSON result (stored in instance data under the step's `into`) or a
 // Status: kUnavailable and kDeadlineExceeded are retried with capped exponential backoff and
 // jitter; any other error, or the last failed attempt, raises an incident on the instance.
@@ -59,17 +64,28 @@ struct ActionContext {
 using ActionHandler = std::function<core::StatusOr<nlohmann::json>(const nlohmann::json& params,
                                                                    ActionContext& context)>;
 
+enum class ActionMode {
+  kExternal,       // runs as a job, outside any transaction (the default)
+  kInTransaction,  // pure: runs inside the transition that reaches the step
+};
+
+struct RegisteredAction {
+  ActionHandler handler;
+  ActionMode mode = ActionMode::kExternal;
+};
+
 class ActionRegistry {
  public:
   // Registers `handler` under `name`. kAlreadyExists when the name is taken, kInvalidArgument
   // for an empty name or handler.
-  core::Status add(const std::string& name, ActionHandler handler);
-  // The handler for `name`, or nullptr.
-  const ActionHandler* find(const std::string& name) const;
+  core::Status add(const std::string& name, ActionHandler handler,
+                   ActionMode mode = ActionMode::kExternal);
+  // The action registered as `name`, or nullptr.
+  const RegisteredAction* find(const std::string& name) const;
   std::vector<std::string> names() const;
 
  private:
-  std::map<std::string, ActionHandler> handlers_;
+  std::map<std::string, RegisteredAction> handlers_;
 };
 
 }  // namespace sendflow::engine

@@ -124,12 +124,16 @@ core::Status registerBuiltinActions(ActionRegistry& registry, const BuiltinActio
   std::shared_ptr<AuditFile> audit;
   if (!options.audit_file.empty()) audit = std::make_shared<AuditFile>(options.audit_file);
   SENDFLOW_RETURN_IF_ERROR(registry.add(
-      "noop.record", [audit](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
+      "noop.record",
+      [audit](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
         if (audit) SENDFLOW_RETURN_IF_ERROR(audit->record(ctx.idempotency_key));
         return params;
-      }));
+      },
+      // With an audit file it has an effect outside the store, so it runs as a job.
+      audit ? ActionMode::kExternal : ActionMode::kInTransaction));
   SENDFLOW_RETURN_IF_ERROR(registry.add(
-      "sample.select", [](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
+      "sample.select",
+      [](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
         unsigned long long seed = fnv1a(ctx.idempotency_key);
         if (params.contains("seed")) {
           if (!params["seed"].is_number_integer()) {
@@ -138,9 +142,11 @@ core::Status registerBuiltinActions(ActionRegistry& registry, const BuiltinActio
           seed = params["seed"].get<unsigned long long>();
         }
         return selectSample(params, seed);
-      }));
-  SENDFLOW_RETURN_IF_ERROR(
-      registry.add("mail.send", [](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
+      },
+      ActionMode::kInTransaction));
+  SENDFLOW_RETURN_IF_ERROR(registry.add(
+      "mail.send",
+      [](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
         SENDFLOW_ASSIGN_OR_RETURN(auto to, recipients(params.value("to", json())));
         const json subject = params.value("subject", json());
         if (!subject.is_string() || subject.get<std::string>().empty()) {
@@ -152,9 +158,11 @@ core::Status registerBuiltinActions(ActionRegistry& registry, const BuiltinActio
                                body.is_string() ? body.get<std::string>() : body.dump()});
         }
         return json{{"queued", to.size()}, {"to", to}};
-      }));
+      },
+      ActionMode::kInTransaction));
   SENDFLOW_RETURN_IF_ERROR(registry.add(
-      "workflow.start", [](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
+      "workflow.start",
+      [](const json& params, ActionContext& ctx) -> core::StatusOr<json> {
         const json workflow = params.value("workflow", json());
         if (!workflow.is_string() || workflow.get<std::string>().empty()) {
           return core::invalidArgument("workflow.start: workflow: required text");
@@ -167,7 +175,8 @@ core::Status registerBuiltinActions(ActionRegistry& registry, const BuiltinActio
           key = params["key"].get<std::string>();
         ctx.starts.push_back({workflow.get<std::string>(), input, key});
         return json{{"workflow", workflow}, {"business_key", key}};
-      }));
+      },
+      ActionMode::kInTransaction));
   return core::Status::ok();
 }
 

@@ -12,6 +12,8 @@
 //                   the same transaction as the step's completion.
 //   workflow.start  starts `workflow` with `input`, idempotent on `key` (default: the step's
 //                   idempotency key), in the same transaction.
+// All four are pure (kInTransaction: they run inside the transition that reaches them), except
+// noop.record with an audit file, which runs as a job like any action with an outside effect.
 // Later issues register document.render, documents.pull, documents.publish, prescreen.plans
 // from app wiring with ActionRegistry::add.
 

@@ -8,7 +8,6 @@
 
 #include <Poco/DigestEngine.h>
 #include <Poco/SHA2Engine.h>
-#include <Poco/UUIDGenerator.h>
 
 namespace sendflow::engine {
 
@@ -18,7 +17,32 @@ using store::Transaction;
 
 namespace {
 
-std::string newId() { return Poco::UUIDGenerator::defaultGenerator().createRandom().toString(); }
+// A random (version 4) UUID. The generator is per thread and seeded from the OS once, which
+// keeps ids unguessable enough for ids (they are not secrets) without a syscall per id.
+std::string newId() {
+  thread_local std::mt19937_64 random{[] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device(), device(), device()};
+    return std::mt19937_64(seed);
+  }()};
+  unsigned char b[16];
+  const unsigned long long hi = random(), lo = random();
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<unsigned char>(hi >> (8 * i));
+    b[8 + i] = static_cast<unsigned char>(lo >> (8 * i));
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 0x0f];
+  }
+  return out;
+}
 
 std::string sha256Hex(const std::string& text) {
   Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
@@ -238,8 +262,10 @@ struct Interpreter {
 
   static core::StatusOr<long long> createJob(T& t, const std::string& instance_id,
                                              const std::string& kind, json payload,
-                                             core::TimePoint due, const std::string& task_id) {
+                                             core::TimePoint due, const std::string& task_id,
+                                             int attempts = 0) {
     JobRecord j;
+    j.attempts = attempts;
     j.instance_id = instance_id;
     j.kind = kind;
     j.task_id = task_id;
@@ -511,8 +537,81 @@ struct Interpreter {
                     {"max_attempts", std::max(1, step.max_attempts)},
                     {"backoff_ms", backoff.count()},
                     {"max_backoff_ms", cap.count()}};
-    SENDFLOW_ASSIGN_OR_RETURN(long long job, createJob(t, t.rec.id, "action", payload, t.now, ""));
+    const RegisteredAction* action = t.rt.actions_.find(step.action);
+    core::TimePoint due = t.now;
+    int attempts = 0;
+    if (action != nullptr && action->mode == ActionMode::kInTransaction) {
+      // A pure action: run it here, so that its result commits with this transition.
+      ActionContext actx;
+      actx.instance_id = t.rec.id;
+      actx.workflow_id = t.def->id;
+      actx.step_id = step.id;
+      actx.idempotency_key = payload["key"].get<std::string>();
+      actx.now = t.now;
+      core::StatusOr<json> result = core::internalError("not run");
+      try {
+        result = action->handler(params, actx);
+      } catch (const std::exception& e) {
+        result = core::internalError("action '" + step.action + "' threw: " + e.what());
+      }
+      if (result.isOk()) {
+        const json before = t.data;
+        write(t, fid, into(step), *result);
+        SENDFLOW_RETURN_IF_ERROR(applyEffects(t, fid, step, actx));
+        SENDFLOW_RETURN_IF_ERROR(history(
+            t, "action.completed", step.id,
+            {{"action", step.action}, {"attempt", 1}, {"key", actx.idempotency_key}}, &before));
+        moveOn(t, fid, step, "");
+        return core::Status::ok();
+      }
+      if (!retryable(result.status().code()) || step.max_attempts <= 1) {
+        return raiseIncident(t, fid, step, "action", payload,
+                             "action '" + step.action +
+                                 "' failed after 1 attempt(s): " + result.status().toString());
+      }
+      // Retry as a job, after the backoff.
+      attempts = 1;
+      due = t.now + backoffDelay(1, backoff, cap);
+    }
+    SENDFLOW_ASSIGN_OR_RETURN(long long job,
+                              createJob(t, t.rec.id, "action", payload, due, "", attempts));
     frame(t, fid)["wait"] = {{"kind", "job"}, {"job", job}};
+    return core::Status::ok();
+  }
+
+  // Commits what an action asked for through its context: outbox mails and workflow starts
+  // (whose ids are added to the action's result when it is an object).
+  static core::Status applyEffects(T& t, const std::string& fid, const Step& step,
+                                   const ActionContext& actx) {
+    for (const MailMessage& m : actx.mails) {
+      store::OutboxRecord mail;
+      mail.instance_id = t.rec.id;
+      mail.recipient = m.to;
+      mail.subject = m.subject;
+      mail.body = m.body;
+      mail.created_at = t.now;
+      SENDFLOW_RETURN_IF_ERROR(t.tx.insertOutbox(mail));
+    }
+    if (actx.starts.empty()) return core::Status::ok();
+    json started = json::array();
+    for (const StartRequest& s : actx.starts) {
+      SENDFLOW_ASSIGN_OR_RETURN(
+          StartResult r, t.rt.startWithin(t.tx, s.workflow_id, s.input, s.business_key, t.actor, "",
+                                          "", t.lease_jobs, t.leased));
+      started.push_back(r.instance_id);
+    }
+    // Read back where the result went (an iteration's locals or the instance data).
+    for (std::string id = fid; !id.empty();) {
+      json& f = frame(t, id);
+      if (f.contains("locals")) {
+        json& stored = f["locals"][into(step)];
+        if (stored.is_object()) stored["instances"] = started;
+        return core::Status::ok();
+      }
+      id = f.value("parent", "");
+    }
+    json& stored = t.data[into(step)];
+    if (stored.is_object()) stored["instances"] = started;
     return core::Status::ok();
   }
 
@@ -947,11 +1046,11 @@ core::Status Runtime::runAction(const JobRecord& job) {
   ctx.attempt = job.attempts + 1;
   ctx.now = clock_.now();
   const std::string name = payload.value("action", "");
-  const ActionHandler* handler = actions_.find(name);
+  const RegisteredAction* action = actions_.find(name);
   core::StatusOr<json> result = core::notFound("no action '" + name + "' is registered");
-  if (handler != nullptr) {
+  if (action != nullptr) {
     try {
-      result = (*handler)(payload.value("params", json::object()), ctx);
+      result = action->handler(payload.value("params", json::object()), ctx);
     } catch (const std::exception& e) {
       result = core::internalError("action '" + name + "' threw: " + e.what());
     }
@@ -1067,26 +1166,7 @@ core::Status Runtime::applyJob(const JobRecord& job, const json* action_result,
         return Interpreter::save(t, false);
       }
       Interpreter::write(t, fid, Interpreter::into(*step), *action_result);
-      for (const MailMessage& m : action_context->mails) {
-        store::OutboxRecord mail;
-        mail.instance_id = t.rec.id;
-        mail.recipient = m.to;
-        mail.subject = m.subject;
-        mail.body = m.body;
-        mail.created_at = now;
-        SENDFLOW_RETURN_IF_ERROR(tx.insertOutbox(mail));
-      }
-      json started = json::array();
-      for (const StartRequest& s : action_context->starts) {
-        SENDFLOW_ASSIGN_OR_RETURN(
-            StartResult r, startWithin(tx, s.workflow_id, s.input, s.business_key, t.actor, "", "",
-                                       t.lease_jobs, leased));
-        started.push_back(r.instance_id);
-      }
-      if (!started.empty()) {
-        json& stored = t.data[Interpreter::into(*step)];
-        if (stored.is_object()) stored["instances"] = started;
-      }
+      SENDFLOW_RETURN_IF_ERROR(Interpreter::applyEffects(t, fid, *step, *action_context));
       SENDFLOW_RETURN_IF_ERROR(tx.deleteJob(job.id));
       SENDFLOW_RETURN_IF_ERROR(Interpreter::history(t, "action.completed", step->id,
                                                     {{"action", payload.value("action", "")},

@@ -241,7 +241,7 @@ class SqliteTransaction final : public Transaction {
     return guarded("instances", [&]() -> core::StatusOr<std::optional<InstanceRecord>> {
       Statement st(s_);
       st << "SELECT " << kInstanceColumns
-         << " FROM instances WHERE definition_id = ? AND business_key = ?",
+         << " FROM instances WHERE definition_id = ? AND business_key = ? AND business_key <> ''",
           bind(definition_id), bind(key);
       st.execute();
       RecordSet rs(st);
@@ -269,10 +269,10 @@ class SqliteTransaction final : public Transaction {
   core::StatusOr<std::vector<InstanceRecord>> listInstances(const InstanceFilter& f) override {
     return guarded("instances", [&]() -> core::StatusOr<std::vector<InstanceRecord>> {
       Statement st(s_);
-      st << "SELECT " << kInstanceColumns
-         << " FROM instances WHERE (? = '' OR definition_id = ?) AND (? = '' OR status = ?) "
-            "ORDER BY created_at, id LIMIT ?",
-          bind(f.definition_id), bind(f.definition_id), bind(f.status), bind(f.status),
+      st << "SELECT " << kInstanceColumns << " FROM instances WHERE 1 = 1";
+      if (!f.definition_id.empty()) st << " AND definition_id = ?", bind(f.definition_id);
+      if (!f.status.empty()) st << " AND status = ?", bind(f.status);
+      st << " ORDER BY created_at, id LIMIT ?",
           bind(static_cast<Int64>(f.limit > 0 ? f.limit : -1));
       st.execute();
       RecordSet rs(st);
@@ -284,12 +284,13 @@ class SqliteTransaction final : public Transaction {
   }
   core::StatusOr<long long> countInstances(const InstanceFilter& f) override {
     return guarded("instances", [&]() -> core::StatusOr<long long> {
-      Int64 count = 0;
-      s_ << "SELECT COUNT(*) FROM instances WHERE (? = '' OR definition_id = ?) AND (? = '' OR "
-            "status = ?)",
-          bind(f.definition_id), bind(f.definition_id), bind(f.status), bind(f.status),
-          Poco::Data::Keywords::into(count), Poco::Data::Keywords::now;
-      return static_cast<long long>(count);
+      Statement st(s_);
+      st << "SELECT COUNT(*) FROM instances WHERE 1 = 1";
+      if (!f.definition_id.empty()) st << " AND definition_id = ?", bind(f.definition_id);
+      if (!f.status.empty()) st << " AND status = ?", bind(f.status);
+      st.execute();
+      RecordSet rs(st);
+      return static_cast<long long>(integer(rs, 0, 0));
     });
   }
 
@@ -329,12 +330,12 @@ class SqliteTransaction final : public Transaction {
                                                     const std::string& instance_id,
                                                     int limit) override {
     return guarded("tasks", [&]() -> core::StatusOr<std::vector<TaskRecord>> {
+      // Only the conditions given, so that the indexes serve them.
       Statement st(s_);
-      st << "SELECT " << kTaskColumns
-         << " FROM tasks WHERE (? = '' OR status = ?) AND (? = '' OR instance_id = ?) ORDER BY "
-            "created_at, id LIMIT ?",
-          bind(status), bind(status), bind(instance_id), bind(instance_id),
-          bind(static_cast<Int64>(limit > 0 ? limit : -1));
+      st << "SELECT " << kTaskColumns << " FROM tasks WHERE 1 = 1";
+      if (!status.empty()) st << " AND status = ?", bind(status);
+      if (!instance_id.empty()) st << " AND instance_id = ?", bind(instance_id);
+      st << " ORDER BY created_at, id LIMIT ?", bind(static_cast<Int64>(limit > 0 ? limit : -1));
       st.execute();
       RecordSet rs(st);
       std::vector<TaskRecord> out;
@@ -393,9 +394,9 @@ class SqliteTransaction final : public Transaction {
   core::StatusOr<std::vector<JobRecord>> listJobs(const std::string& instance_id) override {
     return guarded("jobs", [&]() -> core::StatusOr<std::vector<JobRecord>> {
       Statement st(s_);
-      st << "SELECT " << kJobColumns
-         << " FROM jobs WHERE (? = '' OR instance_id = ?) ORDER BY due_at, id",
-          bind(instance_id), bind(instance_id);
+      st << "SELECT " << kJobColumns << " FROM jobs";
+      if (!instance_id.empty()) st << " WHERE instance_id = ?", bind(instance_id);
+      st << " ORDER BY due_at, id";
       st.execute();
       RecordSet rs(st);
       std::vector<JobRecord> out;
