@@ -17,15 +17,19 @@ std::string fixture(const std::string& name) {
   return std::string(SENDFLOW_SOURCE_DIR) + "/tests/fixtures/plans/" + name;
 }
 
-// A zip package in memory with one part.
-std::string package(const std::string& part_name, const std::string& content) {
+// A zip package in memory with one part, encrypted with `password` when it is not empty.
+std::string package(const std::string& part_name, const std::string& content,
+                    const char* password = "") {
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* buffer = zip_source_buffer_create(nullptr, 0, 0, &error);
   zip_t* archive = zip_open_from_source(buffer, ZIP_TRUNCATE, &error);
   zip_source_keep(buffer);
   zip_source_t* part = zip_source_buffer(archive, content.data(), content.size(), 0);
-  zip_file_add(archive, part_name.c_str(), part, ZIP_FL_ENC_UTF_8);
+  const zip_int64_t index = zip_file_add(archive, part_name.c_str(), part, ZIP_FL_ENC_UTF_8);
+  if (*password != '\0') {
+    zip_file_set_encryption(archive, static_cast<zip_uint64_t>(index), ZIP_EM_AES_256, password);
+  }
   zip_close(archive);
   std::string bytes;
   zip_stat_t st;
@@ -110,6 +114,24 @@ TEST(DamagedDocumentTest, EveryDamagedPlanGivesAReport) {
   // Both outcomes occur, so the test exercises the reader and the error path.
   EXPECT_GT(unreadable, 50);
   EXPECT_GT(readable, 20);
+}
+
+TEST(DamagedDocumentTest, AZipWithAnEncryptedPartIsUnreadableAndSaysSo) {
+  if (zip_encryption_method_supported(ZIP_EM_AES_256, 1) == 0) {
+    GTEST_SKIP() << "this libzip cannot write AES-encrypted entries";
+  }
+  auto original = archive::ZipReader::openFile(fixture("good_plan.docx"));
+  ASSERT_TRUE(original.isOk());
+  auto xml = original->read("word/document.xml");
+  ASSERT_TRUE(xml.isOk());
+  const Prescreener prescreener{ScreeningRules{}};
+  const PlanReport report = prescreener.screenBytes(package("word/document.xml", *xml, "secret"),
+                                                    "locked.docx", PlanMetadata{});
+  EXPECT_FALSE(report.readable);
+  ASSERT_EQ(report.findings.size(), 1u);
+  EXPECT_NE(report.findings[0].detail.find("locked.docx: entry 'word/document.xml' is encrypted"),
+            std::string::npos)
+      << report.findings[0].detail;
 }
 
 }  // namespace
