@@ -119,6 +119,7 @@ Poco::Net::HTTPClientSession& HttpTransport::sessionFor(const std::string& schem
       session_ = std::make_unique<Poco::Net::HTTPClientSession>(host, port);
     }
     session_->setKeepAlive(true);
+    if (!options_.proxy_host.empty()) session_->setProxy(options_.proxy_host, options_.proxy_port);
     session_key_ = key;
   }
   const auto ms = [](std::chrono::milliseconds d) { return Poco::Timespan(d.count() * 1000); };

@@ -50,6 +50,9 @@ struct HttpOptions {
   // How to wait between attempts; empty means std::this_thread::sleep_for. Tests record waits.
   std::function<void(std::chrono::milliseconds)> sleep;
   std::uint32_t jitter_seed = 0;  // 0: seeded from std::random_device
+  // An outbound HTTP proxy ("proxy.council.example:3128"); HTTPS goes through it with CONNECT.
+  std::string proxy_host;
+  unsigned short proxy_port = 0;
 };
 
 struct HttpRequest {

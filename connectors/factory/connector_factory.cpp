@@ -90,6 +90,20 @@ core::StatusOr<HttpOptions> httpOptions(const ConnectorKeys& keys) {
   SENDFLOW_ASSIGN_OR_RETURN(http.io_timeout, keys.duration("timeout", std::chrono::seconds(60)));
   SENDFLOW_ASSIGN_OR_RETURN(const long long attempts, keys.number("retry.attempts", 5, 1, 20));
   http.retry.max_attempts = static_cast<int>(attempts);
+  if (const std::string proxy = keys.get("proxy", ""); !proxy.empty()) {
+    const auto colon = proxy.rfind(':');
+    long long port = 0;
+    const char* first = colon == std::string::npos ? nullptr : proxy.data() + colon + 1;
+    const auto [end, error] = first == nullptr
+                                  ? std::from_chars_result{nullptr, std::errc::invalid_argument}
+                                  : std::from_chars(first, proxy.data() + proxy.size(), port);
+    if (colon == 0 || error != std::errc() || end != proxy.data() + proxy.size() || port < 1 ||
+        port > 65535) {
+      return keys.bad("proxy", "'" + proxy + "' is not HOST:PORT");
+    }
+    http.proxy_host = proxy.substr(0, colon);
+    http.proxy_port = static_cast<unsigned short>(port);
+  }
   SENDFLOW_ASSIGN_OR_RETURN(http.retry.initial_backoff,
                             keys.duration("retry.initial_backoff", std::chrono::milliseconds(500)));
   SENDFLOW_ASSIGN_OR_RETURN(http.retry.max_backoff,

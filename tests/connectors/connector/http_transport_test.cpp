@@ -158,6 +158,19 @@ TEST_F(HttpTransportTest, AnUnreachablePeerIsUnavailableAfterEveryAttempt) {
       << "query strings are not logged";
 }
 
+TEST_F(HttpTransportTest, GoesThroughTheConfiguredProxy) {
+  options_.proxy_host = "127.0.0.1";
+  options_.proxy_port = static_cast<unsigned short>(std::stoi(server_.baseUrl().substr(17)));
+  HttpTransport transport(options_, clock_);
+  HttpRequest request;
+  request.url = "http://intranet.council.invalid/dav/plan.docx";  // resolvable only by the proxy
+  auto response = transport.send(request);
+  ASSERT_TRUE(response.isOk()) << response.status().toString();
+  EXPECT_EQ(response->body, body());
+  EXPECT_EQ(server_.requests().back().path, "/dav/plan.docx");
+  EXPECT_EQ(server_.requests().back().header("host"), "intranet.council.invalid");
+}
+
 TEST(HttpStatusTest, MapsPeerStatusesToCodes) {
   HttpRequest request;
   request.url = "https://graph.example/v1.0/drives/x?token=abc";

@@ -65,6 +65,8 @@ TEST(ConnectorFactoryTest, ErrorsNameTheFileAndTheKey) {
       {{{"library", "L"}, {"fields.postcode", "PC"}},
        "council.properties: connector.fields.postcode"},
       {{{"library", "L"}, {"page_size", "0"}}, "council.properties: connector.page_size: '0'"},
+      {{{"type", "webdav"}, {"base_url", "https://d"}, {"proxy", "proxy.council.example"}},
+       "council.properties: connector.proxy: 'proxy.council.example' is not HOST:PORT"},
       {{{"type", "sharepoint"},
         {"base_url", "https://s/sites/a"},
         {"library", "L"},
