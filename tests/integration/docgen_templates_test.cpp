@@ -229,6 +229,17 @@ TEST_F(DocgenTemplatesTest, RenderCommandWritesTheDocument) {
       runCommand(sendflow + " render " + templates + "five-minute-briefing.odt " + templates +
                  "five-minute-briefing.example.json -o " + (work_ / "x.docx").string());
   EXPECT_EQ(wrong.exit_code, 2) << wrong.output;
+  if (!haveTool("soffice") || !haveTool("pdftotext")) return;
+  // OUT.pdf: rendered, then converted through LibreOffice with a private profile.
+  const fs::path pdf = work_ / "cli-sheet.pdf";
+  const auto converted =
+      runCommand(sendflow + " render " + templates + "ehcp-moderation-overview.docx " + templates +
+                 "ehcp-moderation-overview.example.json -o " + pdf.string());
+  ASSERT_EQ(converted.exit_code, 0) << converted.output;
+  EXPECT_FALSE(fs::exists(work_ / "cli-sheet.docx"));
+  EXPECT_NE(normalise(runCommand("pdftotext " + pdf.string() + " -").output)
+                .find("Thursday 3 December 2026"),
+            std::string::npos);
 }
 
 }  // namespace
