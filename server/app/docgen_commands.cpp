@@ -50,8 +50,7 @@ int runRender(CommandContext& ctx) {
   auto loaded = docgen::Template::load(template_path);
   if (!loaded.isOk()) {
     ctx.err << "sendflow: " << loaded.status().message() << "\n";
-    return loaded.status().code() == core::StatusCode::kNotFound ? kExitInvalidInput
-                                                                 : kExitInvalidInput;
+    return kExitInvalidInput;
   }
   const docgen::Template& t = *loaded;
   if (!t.problems().empty()) {
@@ -87,6 +86,10 @@ int runRender(CommandContext& ctx) {
                                                                    : kExitInvalidInput;
   }
   fs::path document_path = pdf_only ? fs::path(out_path).replace_extension(native) : out_path;
+  if (document_path.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(document_path.parent_path(), ec);
+  }
   {
     std::ofstream out(document_path, std::ios::binary);
     out.write(rendered->data(), static_cast<std::streamsize>(rendered->size()));

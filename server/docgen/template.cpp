@@ -335,6 +335,10 @@ core::StatusOr<Template> Template::loadBytes(std::string bytes, std::string labe
         return core::invalidArgument(label + ": holds Word macros ('" + e.name +
                                      "'); save it as a plain .docx document");
       }
+      if (startsWith(name, "word/activex/")) {
+        return core::invalidArgument(label + ": holds ActiveX controls ('" + e.name +
+                                     "'); remove them and save it as a plain .docx document");
+      }
     }
     SENDFLOW_ASSIGN_OR_RETURN(std::string types, reader.read("[Content_Types].xml"));
     if (types.find("macroEnabled") != std::string::npos) {
@@ -358,6 +362,20 @@ core::StatusOr<Template> Template::loadBytes(std::string bytes, std::string labe
     return core::invalidArgument(label +
                                  ": is neither a Word (.docx) nor an OpenDocument (.odt) "
                                  "text document");
+  }
+  if (c->format == DocumentFormat::kOdt) {
+    // Event listeners that call macros (in this document or elsewhere) make it macro-enabled.
+    for (const char* part : {"content.xml", "styles.xml"}) {
+      if (!reader.contains(part)) continue;
+      SENDFLOW_ASSIGN_OR_RETURN(std::string xml, reader.read(part));
+      if (xml.find("script:event-listener") != std::string::npos ||
+          xml.find("vnd.sun.star.script:") != std::string::npos ||
+          xml.find("macro://") != std::string::npos) {
+        return core::invalidArgument(label + ": " + part +
+                                     " calls macros (event listeners or macro links); remove "
+                                     "them (Tools, Customise, Events) and save again");
+      }
+    }
   }
   bool list_style = false;
   if (c->format == DocumentFormat::kDocx && reader.contains("word/styles.xml")) {

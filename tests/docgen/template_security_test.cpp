@@ -47,6 +47,19 @@ TEST(TemplateSecurityTest, RejectsOdfBasicAndScripts) {
   EXPECT_NE(m.find("macros or scripts"), std::string::npos) << m;
 }
 
+TEST(TemplateSecurityTest, RejectsActiveXControls) {
+  const std::string m = messageOf(makeDocx(p(r("x")), {{"word/activeX/activeX1.bin", "ole"}}));
+  EXPECT_NE(m.find("ActiveX"), std::string::npos) << m;
+}
+
+TEST(TemplateSecurityTest, RejectsOdfEventListenersThatCallMacros) {
+  const std::string body =
+      "<text:p><text:a xlink:href=\"vnd.sun.star.script:Standard.Module1.Evil?language=Basic\">x"
+      "</text:a></text:p>";
+  const std::string m = messageOf(makeOdt(body), "upload.odt");
+  EXPECT_NE(m.find("calls macros"), std::string::npos) << m;
+}
+
 TEST(TemplateSecurityTest, RejectsDoctypeAndExternalEntities) {
   const std::string doc =
       "<?xml version=\"1.0\"?><!DOCTYPE w:document [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>"
