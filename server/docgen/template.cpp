@@ -72,7 +72,7 @@ struct Template::Compiled {
   struct Entry {
     std::string name;
     EntryPlan plan = EntryPlan::kCopy;
-    archive::RawZipEntry raw;  // kCopy
+    archive::RawZipEntry raw;  // kCopy, kPatch (written as it was when nothing is added)
     Program program;           // kProgram
     std::string text;          // kPatch: the part's uncompressed text
   };
@@ -388,6 +388,7 @@ core::StatusOr<Template> Template::loadBytes(std::string bytes, std::string labe
     const auto kind = partKind(c->format, e.name);
     if (patchable(c->format, e.name)) {
       SENDFLOW_ASSIGN_OR_RETURN(entry.text, reader.read(e.name));
+      SENDFLOW_ASSIGN_OR_RETURN(entry.raw, archive::readRawEntry(reader, e.name));
       entry.plan = EntryPlan::kPatch;
     } else if (kind) {
       SENDFLOW_ASSIGN_OR_RETURN(std::string xml, reader.read(e.name));
@@ -475,7 +476,8 @@ core::StatusOr<std::string> Template::render(const json& data) const {
         insertBefore(text, "</Relationships>", add);
       }
     }
-    SENDFLOW_RETURN_IF_ERROR(zip.add(e->name, text));
+    // Unchanged (no pictures, charts or contents this time): copied as it was.
+    SENDFLOW_RETURN_IF_ERROR(text == e->text ? zip.copyRaw(e->raw) : zip.add(e->name, text));
   }
   // Parts that had no relationships file yet (a header with its first picture).
   for (const auto& [part, rels] : media.relationships) {
