@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "server/engine/definition_loader.h"
 #include "server/engine/outbox.h"
 #include "server/engine/scheduler.h"
 #include "tests/engine/runtime_test_support.h"
@@ -293,6 +294,48 @@ TEST_F(RuntimeDurabilityTest, WorkflowStartActionStartsAnotherWorkflowOnce) {
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_EQ(data(tasks[0].instance_id)["x"], 1);
   EXPECT_EQ(data(id)["kick_off"]["instances"][0], tasks[0].instance_id);
+}
+
+TEST_F(RuntimeDurabilityTest, APureActionThatFailsRetriesAsAJob) {
+  int failures = 1;
+  ASSERT_TRUE(actions_
+                  .add(
+                      "test.pure_flaky",
+                      [&failures](const json&, ActionContext& ctx) -> core::StatusOr<json> {
+                        if (failures-- > 0) return core::unavailable("busy");
+                        return json{{"attempt", ctx.attempt}};
+                      },
+                      ActionMode::kInTransaction)
+                  .isOk());
+  deploy(workflow("pure", {action("compute", "test.pure_flaky")}));
+  const std::string id = start("pure");
+  EXPECT_EQ(status(id), "running");
+  auto pending = jobs(id);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].attempts, 1);
+  clock_.advance(std::chrono::seconds(10));
+  EXPECT_EQ(*runtime_->runDueJobs(10), 1);
+  EXPECT_EQ(status(id), "completed");
+  EXPECT_EQ(data(id)["compute"]["attempt"], 2);
+}
+
+TEST_F(RuntimeDurabilityTest, RunsTheShippedThreeStepWorkflowFromXml) {
+  const std::string file = std::string(SENDFLOW_SOURCE_DIR) + "/workflows/examples/three-step.xml";
+  LoadResult loaded = DefinitionLoader::loadFile(file);
+  ASSERT_TRUE(loaded.isOk()) << loaded.status().toString();
+  std::ifstream in(file);
+  std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_TRUE(runtime_->deploy(loaded.definition, source).isOk());
+  const std::string id = start("three-step", {{"reference", "EHCP-0042"}});
+  EXPECT_EQ(data(id)["record_start"], (json{{"stage", "start"}, {"reference", "EHCP-0042"}}));
+  auto tasks = openTasks(id);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].role, "qa-lead");
+  EXPECT_EQ(runtime_->completeTask(tasks[0].id, {{"confirmed", "yes"}}, "lead").code(),
+            core::StatusCode::kInvalidArgument);
+  complete(tasks[0].id, {{"confirmed", true}, {"note", "checked"}});
+  EXPECT_EQ(status(id), "completed");
+  EXPECT_EQ(data(id)["record_end"], (json{{"stage", "end"}, {"confirmed", true}}));
 }
 
 TEST(SampleSelectTest, StratifiedSampleIsDeterministicForASeed) {
