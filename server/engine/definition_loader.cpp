@@ -42,6 +42,10 @@ struct ScannedText {
   bool has_doctype = false;
   int doctype_line = 0;
   int doctype_column = 0;
+  // Byte offset in the text of each attribute value's first character and of each element's
+  // first non-blank content character, by (line, column): maps expression errors, which are
+  // counted in the decoded text, back to the file (entities such as &gt; are longer there).
+  std::map<std::pair<int, int>, std::size_t> offsets;
 };
 
 ScannedText scanTags(std::string_view text) {
@@ -111,6 +115,7 @@ ScannedText scanTags(std::string_view text) {
           const char quote = text[pos];
           advance(pos + 1);
           tag.attributes[name] = {line, column};
+          out.offsets[{line, column}] = pos;
           const std::size_t close = text.find(quote, pos);
           advance(close == std::string_view::npos ? text.size() : close + 1);
         }
@@ -118,6 +123,21 @@ ScannedText scanTags(std::string_view text) {
       advance(pos + 1);  // '>'
       tag.content_line = line;
       tag.content_column = column;
+      {
+        std::size_t p = pos;
+        int l = line, c = column;
+        while (p < text.size() &&
+               (text[p] == ' ' || text[p] == '\t' || text[p] == '\r' || text[p] == '\n')) {
+          if (text[p] == '\n') {
+            ++l;
+            c = 1;
+          } else {
+            ++c;
+          }
+          ++p;
+        }
+        out.offsets[{l, c}] = p;
+      }
       out.tags.push_back(std::move(tag));
     }
   }
@@ -376,8 +396,13 @@ std::string listTypes(std::initializer_list<ValueType> types) {
 class DefinitionBuilder {
  public:
   DefinitionBuilder(std::string label, const LoaderOptions& options,
-                    std::map<xmlNode*, const TagPosition*> positions)
-      : label_(std::move(label)), options_(options), positions_(std::move(positions)) {
+                    std::map<xmlNode*, const TagPosition*> positions, std::string_view source,
+                    const std::map<std::pair<int, int>, std::size_t>& offsets)
+      : label_(std::move(label)),
+        options_(options),
+        positions_(std::move(positions)),
+        source_(source),
+        offsets_(offsets) {
     compile_options_.calendar = options.calendar;
   }
 
@@ -450,8 +475,10 @@ class DefinitionBuilder {
     problems_.push_back({where, std::move(message)});
   }
 
-  // A compile failure's message already starts with "file:line:column: ".
-  void problemFromStatus(const core::Status& status, const SourceLocation& fallback) {
+  // A compile failure's message already starts with "file:line:column: ", counted in the
+  // decoded `text` that started at `start`; the position is mapped back to the file.
+  void problemFromStatus(const core::Status& status, const SourceLocation& start,
+                         const std::string& text) {
     const std::string& message = status.message();
     const std::string prefix = label_ + ":";
     if (message.starts_with(prefix)) {
@@ -459,11 +486,50 @@ class DefinitionBuilder {
       if (std::sscanf(message.c_str() + prefix.size(), "%d:%d: %n", &line, &column, &consumed) ==
               2 &&
           consumed > 0) {
-        problem({label_, line, column}, message.substr(prefix.size() + consumed));
+        problem(inFile(start, text, line, column), message.substr(prefix.size() + consumed));
         return;
       }
     }
-    problem(fallback, message);
+    problem(start, message);
+  }
+
+  // Where (line, column) of the decoded `text` starting at `start` is in the file.
+  SourceLocation inFile(const SourceLocation& start, const std::string& text, int line,
+                        int column) const {
+    const auto origin = offsets_.find({start.line, start.column});
+    if (origin == offsets_.end()) return {label_, line, column};
+    std::size_t decoded = 0;
+    for (int l = start.line, c = start.column; decoded < text.size(); ++decoded) {
+      if (l > line || (l == line && c >= column)) break;
+      if (text[decoded] == '\n') {
+        ++l;
+        c = 1;
+      } else {
+        ++c;
+      }
+    }
+    SourceLocation at{label_, start.line, start.column};
+    std::size_t raw = origin->second;
+    for (std::size_t i = 0; i < decoded && raw < source_.size(); ++i) {
+      const char ch = source_[raw];
+      if (ch == '&') {
+        const std::size_t semicolon = source_.find(';', raw);
+        if (semicolon != std::string_view::npos && semicolon - raw < 12) {
+          at.column += static_cast<int>(semicolon - raw + 1);
+          raw = semicolon + 1;
+          continue;
+        }
+      }
+      if (ch == '\r' && raw + 1 < source_.size() && source_[raw + 1] == '\n') ++raw;
+      if (source_[raw] == '\n') {
+        ++at.line;
+        at.column = 1;
+      } else {
+        ++at.column;
+      }
+      ++raw;
+    }
+    return at;
   }
 
   // --- expressions ---
@@ -472,7 +538,7 @@ class DefinitionBuilder {
                                                 const TypeEnvironment& env) {
     auto compiled = Expression::compile(text, env, where, compile_options_);
     if (!compiled.isOk()) {
-      problemFromStatus(compiled.status(), where);
+      problemFromStatus(compiled.status(), where, text);
       return nullptr;
     }
     return *compiled;
@@ -1024,10 +1090,11 @@ class DefinitionBuilder {
       for (std::size_t i = 0; i < tests.size(); ++i) {
         const ValueType column = i < column_types.size() ? column_types[i] : ValueType::kAny;
         const SourceLocation where = atContent(tests[i]);
-        auto compiled = Expression::compileUnaryTest(trim(textOf(tests[i])), column, env, where,
-                                                     compile_options_);
+        const std::string test_text = trim(textOf(tests[i]));
+        auto compiled =
+            Expression::compileUnaryTest(test_text, column, env, where, compile_options_);
         if (!compiled.isOk()) {
-          problemFromStatus(compiled.status(), where);
+          problemFromStatus(compiled.status(), where, test_text);
           rule.tests.push_back(nullptr);
         } else {
           rule.tests.push_back(*compiled);
@@ -1160,8 +1227,10 @@ class DefinitionBuilder {
 
   std::string label_;
   const LoaderOptions& options_;
-  CompileOptions compile_options_;
   std::map<xmlNode*, const TagPosition*> positions_;
+  std::string_view source_;
+  const std::map<std::pair<int, int>, std::size_t>& offsets_;
+  CompileOptions compile_options_;
   std::vector<DefinitionProblem> problems_;
   TypeEnvironment environment_;
   std::set<std::string> input_names_;
@@ -1281,7 +1350,7 @@ LoadResult DefinitionLoader::loadString(std::string_view text, const std::string
   }
 
   // Gates 3 and 4.
-  DefinitionBuilder builder(label, options, std::move(positions));
+  DefinitionBuilder builder(label, options, std::move(positions), text, scanned.offsets);
   std::shared_ptr<Definition> definition = builder.build(root);
   if (!builder.problems().empty()) {
     result.problems = std::move(builder.problems());

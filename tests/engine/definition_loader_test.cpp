@@ -167,6 +167,27 @@ TEST(DefinitionLoaderTest, ReportsEveryProblemOfAFileNotJustTheFirst) {
   EXPECT_NE(result.status().message().find("many.xml:7:34"), std::string::npos);
 }
 
+TEST(DefinitionLoaderTest, ErrorPositionsAccountForEntitiesAndLineBreaks) {
+  const std::string text =
+      R"xml(<workflow xmlns="urn:sendflow:workflow:1" id="e" version="1" title="E">
+  <inputs><input name="n" type="number"/></inputs>
+  <steps>
+    <decision-table id="d" hit-policy="first">
+      <input expr="n"/>
+      <output name="x"/>
+      <rule><test>? &gt; 1 and ? + 'a' == 2</test><result>1</result></rule>
+    </decision-table>
+    <set id="s"><assign name="y" expr="n &gt;= 1 and
+          nothing"/></set>
+  </steps>
+</workflow>)xml";
+  LoadResult result = DefinitionLoader::loadString(text, "e.xml");
+  std::vector<std::string> lines;
+  for (const auto& p : result.problems) lines.push_back(p.toString());
+  EXPECT_EQ(lines, (Problems{"e.xml:7:34: cannot add a string to a number",
+                             "e.xml:10:11: unknown name 'nothing'"}));
+}
+
 const char* kComplete = R"xml(<?xml version="1.0"?>
 <workflow xmlns="urn:sendflow:workflow:1" id="complete" version="3" title="Every step kind">
   <description>All of it.</description>
