@@ -86,6 +86,10 @@ struct Token {
   xmlNode* paragraph = nullptr;
   std::size_t begin = 0, end = 0;  // in the carrier's (merged) text
   Role role = Role::kInline;
+  // An inline section whose two tags sit at different depths (one in a hyperlink or a span, the
+  // other not): the elements between the paragraph level they share and this tag's text, which
+  // are closed before the tag's operation and opened again after it.
+  std::vector<xmlNode*> split_chain;
 };
 
 struct CarrierText {
@@ -471,7 +475,16 @@ class PartCompiler {
           }
         }
       }
-      if (first == nullptr) continue;  // inline: the ops stay where the tags are
+      if (first == nullptr && open.paragraph != close.paragraph) {
+        problem(open.paragraph,
+                open.raw + " and " + close.raw +
+                    " must both be inside the text box (or note), or both outside it");
+        continue;
+      }
+      if (first == nullptr) {  // inline: the ops stay where the tags are
+        splitChains(open, close);
+        continue;
+      }
       open.role = Role::kStructural;
       close.role = Role::kStructural;
       xmlNode* open_marker =
@@ -505,6 +518,35 @@ class PartCompiler {
         result_.needs_page_break_style = true;
       }
     }
+  }
+
+  // For an inline section: when the element paths from the lowest common ancestor down to the
+  // two tags differ (a tag in a hyperlink, a field result or a span, the other not), repeating the
+  // text between them would not nest. Both tags then close their own elements before the section
+  // operation and reopen them after it, which splits the runs or spans at the section's edges.
+  void splitChains(Token& open, Token& close) {
+    std::vector<xmlNode*> up_o, up_c;
+    for (xmlNode* a = open.carrier->parent; a != nullptr && a->type == XML_ELEMENT_NODE;
+         a = a->parent)
+      up_o.push_back(a);
+    for (xmlNode* a = close.carrier->parent; a != nullptr && a->type == XML_ELEMENT_NODE;
+         a = a->parent)
+      up_c.push_back(a);
+    std::reverse(up_o.begin(), up_o.end());
+    std::reverse(up_c.begin(), up_c.end());
+    std::size_t k = 0;
+    while (k < up_o.size() && k < up_c.size() && up_o[k] == up_c[k]) ++k;
+    std::vector<xmlNode*> chain_o(up_o.begin() + static_cast<long>(k), up_o.end());
+    std::vector<xmlNode*> chain_c(up_c.begin() + static_cast<long>(k), up_c.end());
+    bool same = chain_o.size() == chain_c.size();
+    for (std::size_t i = 0; same && i < chain_o.size(); ++i) {
+      same = xmlStrEqual(chain_o[i]->name, chain_c[i]->name) &&
+             (chain_o[i]->ns == nullptr) == (chain_c[i]->ns == nullptr) &&
+             (chain_o[i]->ns == nullptr || xmlStrEqual(chain_o[i]->ns->href, chain_c[i]->ns->href));
+    }
+    if (same) return;
+    open.split_chain = std::move(chain_o);
+    close.split_chain = std::move(chain_c);
   }
 
   bool paragraphHoldsOnly(const Token& t) {
@@ -849,9 +891,43 @@ class PartCompiler {
         result_.has_toc = true;
         continue;
       }
+      for (auto it = t.split_chain.rbegin(); it != t.split_chain.rend(); ++it) {
+        lit_ += "</";
+        qname(lit_, *it);
+        lit_ += '>';
+      }
       pushOp(opFor(t));
+      for (xmlNode* element : t.split_chain) lit_ += reopen(element);
     }
     escapeInto(lit_, std::string_view(info.value).substr(std::min(pos, info.value.size())));
+  }
+
+  // The start tag of `n` with its attributes, and for a Word run its properties, so that text
+  // after a split keeps its formatting.
+  std::string reopen(xmlNode* n) {
+    std::string out = "<";
+    qname(out, n);
+    for (xmlAttr* a = n->properties; a != nullptr; a = a->next) {
+      out += ' ';
+      if (a->ns != nullptr && a->ns->prefix != nullptr) {
+        out += reinterpret_cast<const char*>(a->ns->prefix);
+        out += ':';
+      }
+      out += reinterpret_cast<const char*>(a->name);
+      out += "=\"";
+      for (xmlNode* v = a->children; v; v = v->next) {
+        if (v->content) escapeInto(out, reinterpret_cast<const char*>(v->content), true);
+      }
+      out += '"';
+    }
+    if (docx() && isElement(n, kW, "t") && !xmlHasProp(n, BAD_CAST "space")) {
+      out += " xml:space=\"preserve\"";
+    }
+    out += '>';
+    if (docx() && isElement(n, kW, "r")) {
+      if (xmlNode* rpr = child(n, "rPr")) out += serialisePlain(rpr);
+    }
+    return out;
   }
 
   // Serialises a node that holds no tags (run or paragraph properties) into a string.

@@ -105,6 +105,28 @@ TEST_F(DocxRendererTest, InlineSectionAcrossRunsStaysWellFormed) {
   EXPECT_EQ(XmlView(xml).count("//w:r[w:rPr/w:i]"), 2);
 }
 
+TEST_F(DocxRendererTest, InlineSectionFromInsideAHyperlinkToOutsideIsSplitCleanly) {
+  const std::string body = "<w:p><w:hyperlink r:id=\"rId9\">" +
+                           r("See {{#links}}", "<w:u w:val=\"single\"/>") + "</w:hyperlink>" +
+                           r("{{title}}; {{/links}}done") + "</w:p>";
+  for (const json& links : {json::array(), json{{{"title", "A"}}, {{"title", "B"}}}}) {
+    const std::string xml = render(body, {{"links", links}});
+    ASSERT_TRUE(XmlView(xml).wellFormed()) << xml;
+    EXPECT_EQ(paragraphs(xml),
+              std::vector<std::string>{links.empty() ? "See done" : "See A; B; done"});
+  }
+}
+
+TEST_F(DocxRendererTest, SectionFromBodyIntoATextBoxIsReported) {
+  const std::string body = "<w:p>" + r("{{#x}}") + "<w:r><w:drawing><w:txbxContent>" +
+                           p(r("{{/x}}")) + "</w:txbxContent></w:drawing></w:r></w:p>";
+  auto t = Template::loadBytes(makeDocx(body), "test.docx");
+  ASSERT_TRUE(t.isOk());
+  ASSERT_EQ(t->problems().size(), 1u);
+  EXPECT_NE(t->problems()[0].message.find("must both be inside the text box"), std::string::npos)
+      << t->problems()[0].toString();
+}
+
 TEST_F(DocxRendererTest, FalseConditionRemovesParagraphsWithoutEmptyLeftovers) {
   const std::string body = p(r("Intro")) + p(r("{{#concerns}}")) + p(r("Concern: {{text}}")) +
                            p(r("{{/concerns}}")) + p(r("End"));

@@ -54,6 +54,17 @@ TEST_F(OdtRendererTest, MergesTagSplitAcrossSpans) {
   EXPECT_EQ(v.count("//text:span[@text:style-name='T1' and .='Transition']"), 1);
 }
 
+TEST_F(OdtRendererTest, InlineSectionEndingInsideASpanIsSplitCleanly) {
+  const std::string body = para(
+      "Grades: {{#grades}}{{.}}<text:span text:style-name=\"T1\">, {{/grades}}end</text:span>");
+  for (const json& grades : {json::array(), json{"Good", "RI"}}) {
+    const std::string xml = render(body, {{"grades", grades}});
+    ASSERT_TRUE(XmlView(xml).wellFormed()) << xml;
+    EXPECT_EQ(XmlView(xml).text("//text:p"),
+              grades.empty() ? "Grades: end" : "Grades: Good, RI, end");
+  }
+}
+
 TEST_F(OdtRendererTest, RepeatsTableRowForEachItem) {
   const std::string body =
       "<table:table table:name=\"M\"><table:table-column/>"
