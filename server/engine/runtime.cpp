@@ -682,6 +682,29 @@ struct Interpreter {
       return t.tx.deleteJobsOfTask(w.value("task", ""));
     }
     if (kind == "job") return t.tx.deleteJob(w.value("job", 0LL));
+    if (kind == "child") {
+      // The sub-workflow is no longer awaited: cancel it (and, through it, its own children).
+      SENDFLOW_ASSIGN_OR_RETURN(auto child, t.tx.instance(w.value("instance", "")));
+      if (!child || (child->status != "running" && child->status != "incident")) {
+        return core::Status::ok();
+      }
+      SENDFLOW_ASSIGN_OR_RETURN(auto def,
+                                t.rt.pinned(t.tx, child->definition_id, child->definition_version));
+      Runtime::Transition c{t.rt,
+                            t.tx,
+                            *child,
+                            def,
+                            parseOr(child->data_json, json::object()),
+                            parseOr(child->state_json, json::object()),
+                            t.actor,
+                            t.now,
+                            t.lease_jobs,
+                            t.leased,
+                            {},
+                            false};
+      SENDFLOW_RETURN_IF_ERROR(endInstance(c, "cancelled", "", /*notify_parent=*/false));
+      return save(c, false);
+    }
     return core::Status::ok();
   }
 
@@ -747,13 +770,14 @@ struct Interpreter {
     return core::Status::ok();
   }
 
-  static core::Status endInstance(T& t, const std::string& status, const std::string& step) {
+  static core::Status endInstance(T& t, const std::string& status, const std::string& step,
+                                  bool notify_parent = true) {
     for (const auto& [id, f] : frames(t).items()) SENDFLOW_RETURN_IF_ERROR(cancelWait(t, f));
     frames(t) = json::object();
     t.rec.status = status;
     t.ended = true;
     SENDFLOW_RETURN_IF_ERROR(history(t, "instance.ended", step, {{"status", status}}, nullptr));
-    if (!t.rec.parent_id.empty()) {
+    if (notify_parent && !t.rec.parent_id.empty()) {
       SENDFLOW_RETURN_IF_ERROR(createJob(t, t.rec.parent_id, "resume",
                                          {{"frame", t.state.value("parent_frame", "")},
                                           {"child", t.rec.id},

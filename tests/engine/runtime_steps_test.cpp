@@ -202,6 +202,32 @@ TEST_F(RuntimeStepsTest, SubWorkflowResumesTheParentWhenItEnds) {
   EXPECT_EQ(data(parent)["y"], 42);
 }
 
+TEST_F(RuntimeStepsTest, EndingTheParentCancelsARunningSubWorkflow) {
+  deploy(workflow("child", {task("child_review")}));
+  Step sub = step("run_child", StepKind::kSubWorkflow);
+  sub.workflow = "child";
+  Step wait = task("lead_decides", "qa-lead");
+  Step stop = step("stop", StepKind::kEnd);
+  stop.end_status = "cancelled";
+  Step par = step("both", StepKind::kParallel);
+  par.branches_blocks.push_back(Block{{sub}});
+  par.branches_blocks.push_back(Block{{wait, stop}});
+  deploy(workflow("parent", {par}));
+  const std::string parent = start("parent");
+  ASSERT_EQ(openTasks().size(), 2u);
+  std::string child, lead_task;
+  for (const auto& t : openTasks()) {
+    if (t.instance_id != parent) child = t.instance_id;
+    if (t.step_id == "lead_decides") lead_task = t.id;
+  }
+  ASSERT_FALSE(child.empty());
+  complete(lead_task, json::object());
+  EXPECT_EQ(status(parent), "cancelled");
+  EXPECT_EQ(status(child), "cancelled");
+  EXPECT_TRUE(openTasks().empty());
+  EXPECT_TRUE(jobs().empty());
+}
+
 TEST_F(RuntimeStepsTest, EndStatusEndsTheInstanceAndCancelsTasks) {
   Step par = step("both", StepKind::kParallel);
   par.branches_blocks.push_back(Block{{task("waiting")}});
