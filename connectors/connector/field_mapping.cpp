@@ -92,7 +92,7 @@ core::StatusOr<std::string> readText(const std::string& column, const nlohmann::
   if (v.is_string()) return trim(v.get<std::string>());
   if (v.is_number()) return numberText(v.get<double>());
   if (v.is_object()) {
-    std::string name = personName(v);
+    std::string name = trim(personName(v));
     if (!name.empty()) return name;
   }
   if (const nlohmann::json* list = listOf(v); list != nullptr && list->size() <= 1) {
@@ -131,7 +131,7 @@ core::StatusOr<std::vector<std::string>> readPeople(const std::string& column,
     }
     return people;
   }
-  std::string name = personName(v);
+  std::string name = trim(personName(v));
   if (!name.empty()) return std::vector<std::string>{name};
   return core::invalidArgument("column '" + column + "': expected a list of people, got " +
                                v.dump());
