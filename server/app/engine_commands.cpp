@@ -173,6 +173,56 @@ int runComplete(CommandContext& ctx) {
   return kExitOk;
 }
 
+int runIncidents(CommandContext& ctx) {
+  const bool as_json = takeFlag(ctx.args, "json");
+  const bool all = takeFlag(ctx.args, "all");
+  auto engine = openEngine(ctx.settings, false, ctx.err);
+  if (!engine.isOk()) return fail(ctx, "incidents", engine.status());
+  std::vector<store::IncidentRecord> incidents;
+  core::Status st = (*engine)->store->transact([&](store::Transaction& tx) -> core::Status {
+    SENDFLOW_ASSIGN_OR_RETURN(incidents, tx.listIncidents(all));
+    return core::Status::ok();
+  });
+  if (!st.isOk()) return fail(ctx, "incidents", st);
+  if (as_json) {
+    json out = json::array();
+    for (const auto& i : incidents) {
+      out.push_back({{"id", i.id},
+                     {"instance", i.instance_id},
+                     {"step", i.step_id},
+                     {"kind", i.job_kind},
+                     {"message", i.message},
+                     {"resolved", i.resolved},
+                     {"created_at", iso(i.created_at)}});
+    }
+    ctx.out << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  for (const auto& i : incidents) {
+    ctx.out << i.id << "  " << i.instance_id << "  " << i.step_id << "  "
+            << (i.resolved ? "resolved" : "open") << "  " << i.message << "\n";
+  }
+  return kExitOk;
+}
+
+int runRetry(CommandContext& ctx) {
+  std::string actor = "cli";
+  takeOption(ctx.args, "as", actor);
+  long long id = 0;
+  try {
+    if (ctx.args.size() != 1) throw std::invalid_argument("arguments");
+    id = std::stoll(ctx.args[0]);
+  } catch (const std::exception&) {
+    ctx.err << "usage: sendflow retry INCIDENT_ID [--as USER]\n";
+    return kExitUsage;
+  }
+  auto engine = openEngine(ctx.settings, true, ctx.err);
+  if (!engine.isOk()) return fail(ctx, "retry", engine.status());
+  core::Status st = (*engine)->runtime->retryIncident(id, actor);
+  if (!st.isOk()) return fail(ctx, "retry", st);
+  return kExitOk;
+}
+
 int runDue(CommandContext& ctx) {
   auto engine = openEngine(ctx.settings, true, ctx.err);
   if (!engine.isOk()) return fail(ctx, "run-due", engine.status());
@@ -259,6 +309,11 @@ void registerEngineCommands(CommandTable& table) {
   table.push_back({"complete", "complete TASK_ID --data FILE.json [--as USER]",
                    "complete a task; form errors name every bad field and change nothing",
                    runComplete});
+  table.push_back({"incidents", "incidents [--json] [--all]",
+                   "list incidents (actions whose retries ran out, steps that failed)",
+                   runIncidents});
+  table.push_back({"retry", "retry INCIDENT_ID [--as USER]",
+                   "run the step an incident stopped again", runRetry});
   table.push_back({"run-due", "run-due",
                    "run due jobs, scheduled starts and pending mails once, then exit", runDue});
   table.push_back({"serve", "serve [--port N]",

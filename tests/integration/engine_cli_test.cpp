@@ -114,6 +114,36 @@ TEST_F(EngineCliTest, StartTasksCompleteInstances) {
   EXPECT_EQ(sendflow("start no-such-workflow").exit_code, 1);
 }
 
+TEST_F(EngineCliTest, AFailingActionIsListedAsAnIncidentAndCanBeRetried) {
+  write("workflows/bad-mail.xml", R"(<?xml version="1.0" encoding="UTF-8"?>
+<workflow xmlns="urn:sendflow:workflow:1" id="bad-mail" version="1" title="Bad mail">
+  <inputs>
+    <input name="subject" type="string" required="false" default=""/>
+  </inputs>
+  <steps>
+    <action id="notify" action="mail.send">
+      <param name="to" expr="'lead@council.example'"/>
+      <param name="subject" expr="subject"/>
+    </action>
+  </steps>
+</workflow>
+)");
+  CommandRun started = sendflow("start bad-mail");
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const json incidents = json::parse(sendflow("incidents --json").out);
+  ASSERT_EQ(incidents.size(), 1u);
+  EXPECT_NE(incidents[0]["message"].get<std::string>().find("subject"), std::string::npos);
+  EXPECT_EQ(incidents[0]["step"], "notify");
+  CommandRun retried = sendflow("retry " + std::to_string(incidents[0]["id"].get<long long>()));
+  EXPECT_EQ(retried.exit_code, 0) << retried.err;
+  // The data is still wrong: the first incident is resolved and a new one raised.
+  const json after = json::parse(sendflow("incidents --json --all").out);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0]["resolved"], true);
+  EXPECT_EQ(after[1]["resolved"], false);
+  EXPECT_EQ(sendflow("retry nope").exit_code, 2);
+}
+
 TEST_F(EngineCliTest, ServeAnswersHealthzUntilSigterm) {
   const std::string binary = std::string(SENDFLOW_BINARY_DIR) + "/sendflow";
   const std::string config = (dir_ / "sendflow.properties").string();
