@@ -84,6 +84,17 @@ class DocgenTemplatesTest : public ::testing::Test {
         std::ofstream(work_ / (name + "-" + format + "." + format), std::ios::binary) << *bytes;
       }
     }
+    // Charts of each kind: the shipped briefing with a line chart (with a target) and a stacked
+    // bar.
+    const fs::path fixtures = fs::path(SENDFLOW_SOURCE_DIR) / "tests" / "fixtures" / "docgen";
+    const auto chart_data = nlohmann::json::parse(readFile(fixtures / "charts.json"));
+    for (const std::string format : {"docx", "odt"}) {
+      auto t = Template::load(fixtures / ("charts." + format));
+      ASSERT_TRUE(t.isOk()) << t.status().toString();
+      auto bytes = t->render(chart_data);
+      ASSERT_TRUE(bytes.isOk()) << bytes.status().toString();
+      std::ofstream(work_ / ("charts-" + format + "." + format), std::ios::binary) << *bytes;
+    }
     if (!haveTool("soffice")) return;
     const std::string convert = "cd " + work_.string() +
                                 " && soffice -env:UserInstallation=file://" + work_.string() +
@@ -141,6 +152,18 @@ TEST_F(DocgenTemplatesTest, ModerationSheetConvertsToPdfWithExpectedText) {
                                                         << text;
     }
     EXPECT_EQ(text.find("{{"), std::string::npos) << stem;
+  }
+}
+
+TEST_F(DocgenTemplatesTest, LineAndStackedBarChartsRenderInLibreOffice) {
+  requireTools();
+  for (const std::string stem : {"charts-docx", "charts-odt"}) {
+    const std::string text = pdfText(stem);
+    for (const char* expected : {"Audits Good or better (%)", "Target 80%", "Grades by locality",
+                                 "Plans due", "Inadequate", "North", "Sep"}) {
+      EXPECT_NE(text.find(expected), std::string::npos) << stem << " lacks: " << expected << "\n"
+                                                        << text;
+    }
   }
 }
 
