@@ -1042,7 +1042,15 @@ core::StatusOr<int> Runtime::runDueJobs(int limit) {
                               tx.claimDueJobs(now, options_.node_id, now + options_.lease, limit));
     return core::Status::ok();
   }));
-  for (const JobRecord& job : claimed) SENDFLOW_RETURN_IF_ERROR(runJob(job));
+  // One job failing (the store was busy, say) must not strand the others under their lease.
+  core::Status first_error;
+  for (const JobRecord& job : claimed) {
+    core::Status st = runJob(job);
+    if (!st.isOk() && first_error.isOk()) {
+      first_error = st.withContext("job " + std::to_string(job.id) + " (" + job.kind + ")");
+    }
+  }
+  if (!first_error.isOk()) return first_error;
   return static_cast<int>(claimed.size());
 }
 
