@@ -386,6 +386,13 @@ core::StatusOr<Template> Template::loadBytes(std::string bytes, std::string labe
     Compiled::Entry entry;
     entry.name = e.name;
     const auto kind = partKind(c->format, e.name);
+    // Every XML part is parsed once here, with the same safe parser, whether or not it holds
+    // tags: a damaged part or one that declares a DTD is refused rather than passed through.
+    const bool xml_part = endsWith(e.name, ".xml") || endsWith(e.name, ".rels");
+    if (xml_part && !kind) {
+      SENDFLOW_ASSIGN_OR_RETURN(std::string xml, reader.read(e.name));
+      SENDFLOW_RETURN_IF_ERROR(checkWellFormed(xml, e.name).withContext(label));
+    }
     if (patchable(c->format, e.name)) {
       SENDFLOW_ASSIGN_OR_RETURN(entry.text, reader.read(e.name));
       SENDFLOW_ASSIGN_OR_RETURN(entry.raw, archive::readRawEntry(reader, e.name));
@@ -393,6 +400,7 @@ core::StatusOr<Template> Template::loadBytes(std::string bytes, std::string labe
     } else if (kind) {
       SENDFLOW_ASSIGN_OR_RETURN(std::string xml, reader.read(e.name));
       if (xml.find('{') == std::string::npos) {
+        SENDFLOW_RETURN_IF_ERROR(checkWellFormed(xml, e.name).withContext(label));
         SENDFLOW_ASSIGN_OR_RETURN(entry.raw, archive::readRawEntry(reader, e.name));
       } else {
         entry.plan = EntryPlan::kProgram;

@@ -70,6 +70,17 @@ TEST(TemplateSecurityTest, RejectsDoctypeAndExternalEntities) {
   EXPECT_EQ(m.find("root:"), std::string::npos) << m;
 }
 
+TEST(TemplateSecurityTest, RejectsDamagedOrDtdPartsEvenWithoutTags) {
+  const std::string damaged =
+      messageOf(makeDocx(p(r("x")), {{"word/styles.xml", "<w:styles><oops"}}));
+  EXPECT_NE(damaged.find("word/styles.xml, line 1: not well-formed XML"), std::string::npos)
+      << damaged;
+  const std::string dtd =
+      messageOf(makeDocx(p(r("no tags here")),
+                         {{"word/settings.xml", "<!DOCTYPE x [<!ENTITY a \"aaaa\">]><x>&a;</x>"}}));
+  EXPECT_NE(dtd.find("word/settings.xml: declares a DTD"), std::string::npos) << dtd;
+}
+
 TEST(TemplateSecurityTest, RejectsUndefinedEntitiesAsMalformed) {
   const std::string doc =
       "<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\">"
