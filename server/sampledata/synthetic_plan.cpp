@@ -276,83 +276,132 @@ void writeSectionD(WordDocument& d, const Plan& c, Random& r) {
               c.name + " needs an adult with " + c.p.object + " to stay safe in the community.");
 }
 
+// Outcomes and provision are drawn from pools per area of need, the child's primary need first.
+struct OutcomeWording {
+  const char* action;   // "will ..." with {p} for the possessive pronoun
+  const char* untimed;  // the same aim with no time frame (at least five words with the name)
+};
+const std::array<std::vector<OutcomeWording>, 4>& outcomePool() {
+  static const std::array<std::vector<OutcomeWording>, 4> kPool = {{
+      {{"ask an adult for help using a sentence of four or more words in three lessons a day",
+        "improve {p} communication skills"},
+       {"follow a visual timetable to move between activities with one adult prompt",
+        "follow a visual timetable to move between activities"}},
+      {{"read and understand a short text at {p} level and answer three questions about it",
+        "improve {p} reading and comprehension"},
+       {"add and subtract numbers to 20 without counters", "get better at maths in class"}},
+      {{"name two feelings and choose a calming strategy from a choice of three",
+        "manage {p} emotions better in school"},
+       {"take part in a structured lunchtime club with two peers on three days a week",
+        "make more friends at school"}},
+      {{"write a sentence of eight words legibly using a sloped board",
+        "develop {p} handwriting and presentation"},
+       {"stay in assembly for ten minutes wearing ear defenders",
+        "cope better with noise in school"}},
+  }};
+  return kPool;
+}
+
+struct ProvisionRow {
+  const char* provision;
+  const char* frequency;
+  const char* by;
+};
+const std::array<std::vector<ProvisionRow>, 4>& provisionPool() {
+  static const std::array<std::vector<ProvisionRow>, 4> kPool = {{
+      {{"Individual speech and language therapy on understanding spoken language",
+        "30 minutes, once a week, 36 weeks a year", "Speech and language therapist"},
+       {"Therapy programme set by the speech and language therapist", "15 minutes, 4 times a week",
+        "Teaching assistant trained by the therapist"},
+       {"Social communication group (Lego therapy) of three pupils", "40 minutes, twice a week",
+        "Trained teaching assistant"}},
+      {{"Phonics teaching in a group of no more than four pupils", "20 minutes daily",
+        "Teacher with phonics training"},
+       {"Precision teaching of high-frequency words", "10 minutes, 3 times a week",
+        "Teaching assistant"},
+       {"One-to-one numeracy intervention", "30 minutes, twice a week, for two terms",
+        "Teaching assistant supervised by the SENCO"}},
+      {{"Emotional literacy (ELSA) sessions",
+        "30 minutes, once a week, for two terms, then reviewed", "Trained ELSA"},
+       {"Check-in with a named key adult", "10 minutes at the start and end of each day",
+        "Key adult"},
+       {"Zones of regulation teaching", "20 minutes, once a week, in class", "Class teacher"}},
+      {{"Sensory circuit set by the occupational therapist",
+        "10 minutes at the start of each school day", "Teaching assistant"},
+       {"Fine motor skills programme", "15 minutes, 3 times a week",
+        "Teaching assistant trained by the occupational therapist"},
+       {"Ear defenders and a workstation away from the door", "In every lesson", "Class teacher"}},
+  }};
+  return kPool;
+}
+
+constexpr std::array<const char*, 4> kAreaNames = {
+    "Communication and interaction", "Cognition and learning",
+    "Social, emotional and mental health", "Sensory and physical"};
+
+std::string withPossessive(std::string text, const char* possessive) {
+  for (std::size_t at = text.find("{p}"); at != std::string::npos; at = text.find("{p}")) {
+    text.replace(at, 3, possessive);
+  }
+  return text;
+}
+
 // Outcomes: each has a time frame unless the plan was given that flaw.
 void writeSectionE(WordDocument& d, const Plan& c, const PlanFlaws& flaws, bool as_table,
-                   int outcome_year) {
+                   int outcome_year, Random& r) {
   const std::string next_year = yearName(std::min(outcome_year, 14));
   const std::string july = "July " + std::to_string(yearOf(c.finalised) + 1);
-  struct Outcome {
-    std::string timed;
-    std::string untimed;
-    std::string when;
-  };
-  std::vector<Outcome> outcomes = {
-      {"By the end of " + next_year + ", " + c.name +
-           " will follow a visual timetable to move between activities with one adult prompt.",
-       c.name + " will follow a visual timetable to move between activities.",
-       "By the end of " + next_year},
-      {"By " + july + ", " + c.name + " will read and understand a short text at " +
-           c.p.possessive + " level and answer three questions about it.",
-       c.name + " will improve " + c.p.possessive + " reading and comprehension.", "By " + july},
-      {"Within 12 months, " + c.name +
-           " will name two feelings and choose a calming strategy from a choice of three.",
-       c.name + " will manage " + c.p.possessive + " emotions better in school.",
-       "Within 12 months"},
-  };
-  std::vector<Outcome> pfa;
-  if (c.year_group >= 9 && !flaws.pfa_missing) {
-    pfa.push_back({"By " + july + ", " + c.name +
-                       " will complete a one-week work experience placement as a step towards "
-                       "employment, with a plan agreed with the careers adviser.",
-                   "", july});
-    pfa.push_back({"By the end of " + next_year + ", " + c.name +
-                       " will travel to the local shop and buy two items independently, as part "
-                       "of preparing for adulthood (independent living).",
-                   "", "By the end of " + next_year});
-  }
+  const std::array<std::string, 4> frames = {"By the end of " + next_year, "By " + july,
+                                             "Within 12 months", "Within two terms"};
+  // Two outcomes for the primary need, one for another area.
+  const int other = (c.need + 1 + r.below(3)) % 4;
+  const auto& pool = outcomePool();
+  const std::array<const OutcomeWording*, 3> chosen = {&pool[c.need][0], &pool[c.need][1],
+                                                       &pool[other][r.below(2)]};
   d.paragraph("The outcomes below were agreed with " + c.name + " and " + c.p.possessive +
               " family at the planning meeting.");
   const int untimed = flaws.outcomes_without_time_frame;
-  if (as_table) {
-    std::vector<std::vector<std::string>> rows = {{"Outcome", "By when"}};
-    for (std::size_t i = 0; i < outcomes.size(); ++i) {
-      const bool flawed = static_cast<int>(i) < untimed;
-      rows.push_back({flawed ? outcomes[i].untimed
-                             : outcomes[i].timed.substr(outcomes[i].timed.find(", ") + 2),
-                      flawed ? "Ongoing" : outcomes[i].when});
-    }
-    d.table(std::move(rows));
-  } else {
-    for (std::size_t i = 0; i < outcomes.size(); ++i) {
-      d.paragraph(static_cast<int>(i) < untimed ? outcomes[i].untimed : outcomes[i].timed);
+  std::vector<std::vector<std::string>> rows = {{"Outcome", "By when"}};
+  for (std::size_t i = 0; i < chosen.size(); ++i) {
+    const bool flawed = static_cast<int>(i) < untimed;
+    const std::string frame = frames[static_cast<std::size_t>(r.below(4))];
+    const std::string body =
+        c.name + " will " +
+        withPossessive(flawed ? chosen[i]->untimed : chosen[i]->action, c.p.possessive) + ".";
+    if (as_table) {
+      rows.push_back({body, flawed ? "Ongoing" : frame});
+    } else {
+      d.paragraph(flawed ? body : frame + ", " + body);
     }
   }
-  if (!pfa.empty()) {
+  if (as_table) d.table(std::move(rows));
+  if (c.year_group >= 9 && !flaws.pfa_missing) {
     d.heading("Preparing for adulthood", 2, HeadingLook::kBold);
-    for (const Outcome& o : pfa) d.paragraph(o.timed);
+    d.paragraph("By " + july + ", " + c.name +
+                " will complete a one-week work experience placement as a step towards "
+                "employment, with a plan agreed with the careers adviser.");
+    d.paragraph("By the end of " + next_year + ", " + c.name +
+                " will travel to the local shop and buy two items independently, as part of "
+                "preparing for adulthood (independent living).");
   }
 }
 
-void writeSectionF(WordDocument& d, const Plan& c, const std::vector<int>& vague_picks) {
+void writeSectionF(WordDocument& d, const Plan& c, const std::vector<int>& vague_picks, Random& r) {
   d.paragraph("The provision below is to be delivered by " + c.setting +
               " unless another provider is named.");
   std::vector<std::vector<std::string>> rows = {
-      {"Area of need", "Provision", "Frequency and duration", "Delivered by"},
-      {"Communication and interaction",
-       "Individual speech and language therapy on understanding spoken language",
-       "30 minutes, "
-       "once a week, 36 weeks a year",
-       "Speech and language therapist"},
-      {"Communication and interaction",
-       "Therapy programme set by the speech and language therapist", "15 minutes, 4 times a week",
-       "Teaching assistant trained by the therapist"},
-      {"Cognition and learning", "Phonics teaching in a group of no more than four pupils",
-       "20 minutes daily", "Teacher with phonics training"},
-      {"Social, emotional and mental health", "Emotional literacy (ELSA) sessions",
-       "30 minutes, once a week, for two terms, then reviewed", "Trained ELSA"},
-      {"Sensory and physical", "Sensory circuit set by the occupational therapist",
-       "10 minutes at the start of each school day", "Teaching assistant"},
-  };
+      {"Area of need", "Provision", "Frequency and duration", "Delivered by"}};
+  for (int k = 0; k < 4; ++k) {
+    const int area = (c.need + k) % 4;
+    const auto& pool = provisionPool()[static_cast<std::size_t>(area)];
+    const int count = k == 0 ? 2 : r.below(2);  // the primary need always has two rows
+    const int first = r.below(3);
+    for (int i = 0; i < count; ++i) {
+      const ProvisionRow& row = pool[static_cast<std::size_t>((first + i) % 3)];
+      rows.push_back(
+          {kAreaNames[static_cast<std::size_t>(area)], row.provision, row.frequency, row.by});
+    }
+  }
   if (c.year_group >= 9) {
     rows.push_back({"Preparing for adulthood", "Careers guidance meeting",
                     "45 minutes, once a term", "Careers adviser"});
@@ -579,10 +628,10 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
         writeSectionD(d, c, r);
         break;
       case 'E':
-        writeSectionE(d, c, flaws, outcomes_as_table, c.year_group + 1);
+        writeSectionE(d, c, flaws, outcomes_as_table, c.year_group + 1, r);
         break;
       case 'F':
-        writeSectionF(d, c, vague_picks);
+        writeSectionF(d, c, vague_picks, r);
         break;
       case 'G':
         writeSectionG(d);
