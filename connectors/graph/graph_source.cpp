@@ -279,11 +279,16 @@ core::StatusOr<Page> GraphSource::delta(nlohmann::json state) {
 
 core::StatusOr<Page> GraphSource::listPage(const std::string& cursor) {
   SENDFLOW_ASSIGN_OR_RETURN(nlohmann::json state, parseCursor(cursor, kind()));
-  const std::string mode = state.value("mode", std::string());
-  if (mode.empty()) return startPass(false);
-  if (mode == "walk") return walk(std::move(state));
-  if (mode == "delta") return delta(std::move(state));
-  return core::invalidArgument("graph connector: the cursor's mode '" + mode + "' is unknown");
+  try {
+    const std::string mode = state.value("mode", std::string());
+    if (mode.empty()) return startPass(false);
+    if (mode == "walk") return walk(std::move(state));
+    if (mode == "delta") return delta(std::move(state));
+    return core::invalidArgument("graph connector: the cursor's mode '" + mode + "' is unknown");
+  } catch (const nlohmann::json::exception& e) {  // a cursor edited by hand, or another's
+    return core::invalidArgument(std::string("graph connector: the cursor is malformed: ") +
+                                 e.what());
+  }
 }
 
 core::Status GraphSource::download(const Item& item, const std::string& destination) {

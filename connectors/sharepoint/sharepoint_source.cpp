@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include "connectors/connector/change_cursor.h"
@@ -135,8 +136,11 @@ core::StatusOr<Item> SharePointSource::toItem(const nlohmann::json& entry) const
   }
   if (const auto* file = member(entry, "File")) {
     const std::string length = text(member(*file, "Length"));
-    if (!length.empty() && length.find_first_not_of("0123456789") == std::string::npos) {
-      item.size = std::stoll(length);
+    std::int64_t size = 0;
+    const auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), size);
+    if (!length.empty() && error == std::errc() && end == length.data() + length.size() &&
+        size >= 0) {
+      item.size = size;
     }
   }
   item.content_type = contentTypeForName(item.name);
@@ -155,6 +159,9 @@ core::StatusOr<Page> SharePointSource::listPage(const std::string& cursor) {
   SENDFLOW_ASSIGN_OR_RETURN(HighWaterMark mark,
                             HighWaterMark::fromJson(state.value("hwm", nlohmann::json::object()),
                                                     "sharepoint connector"));
+  if (state.contains("next") && !state["next"].is_string()) {
+    return core::invalidArgument("sharepoint connector: the cursor's next-page link is malformed");
+  }
   std::string url = state.value("next", std::string());
   if (url.empty()) {
     std::string filter = "FSObjType eq 0";

@@ -6,7 +6,10 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include <Poco/Exception.h>
+
 #include <cctype>
+#include <charconv>
 #include <cstring>
 #include <memory>
 
@@ -31,16 +34,21 @@ std::string text(const xmlNode* node) {
   return out.substr(b, out.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-std::string decodeHref(const std::string& href) {
+// The href's path, percent-decoded; false when its escapes are malformed ("%2+").
+bool decodeHref(const std::string& href, std::string& decoded) {
   std::string path = href;
   const auto scheme = path.find("://");
   if (scheme != std::string::npos) {
     const auto slash = path.find('/', scheme + 3);
     path = slash == std::string::npos ? "/" : path.substr(slash);
   }
-  std::string decoded;
-  Poco::URI::decode(path, decoded);
-  return decoded;
+  try {
+    decoded.clear();
+    Poco::URI::decode(path, decoded);
+    return true;
+  } catch (const Poco::Exception&) {
+    return false;
+  }
 }
 
 // "HTTP/1.1 200 OK" -> 200.
@@ -59,9 +67,10 @@ void readProp(const xmlNode* prop, const std::string& ns, DavResource& r) {
       }
     } else if (is(p, kDav, "getcontentlength")) {
       const std::string v = text(p);
-      if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) {
-        r.size = std::stoll(v);
-      }
+      std::int64_t size = 0;
+      const auto [end, error] = std::from_chars(v.data(), v.data() + v.size(), size);
+      if (!v.empty() && error == std::errc() && end == v.data() + v.size() && size >= 0)
+        r.size = size;
     } else if (is(p, kDav, "getcontenttype")) {
       r.content_type = text(p);
     } else if (is(p, kDav, "getetag")) {
@@ -112,7 +121,11 @@ core::StatusOr<std::vector<DavResource>> parseMultistatus(const std::string& xml
     if (!is(response, kDav, "response")) continue;
     DavResource r;
     for (const xmlNode* child = response->children; child != nullptr; child = child->next) {
-      if (is(child, kDav, "href")) r.href = decodeHref(text(child));
+      if (is(child, kDav, "href") && !decodeHref(text(child), r.href)) {
+        return core::invalidArgument(what + ": the DAV:href '" + text(child) +
+                                     "' has a malformed %-escape (line " +
+                                     std::to_string(child->line) + ")");
+      }
       if (!is(child, kDav, "propstat")) continue;
       const xmlNode* prop = nullptr;
       int status = 0;

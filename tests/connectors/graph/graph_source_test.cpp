@@ -140,6 +140,16 @@ TEST_F(GraphSourceTest, ThrottlingAndDropsWhileWalkingLoseNothing) {
   EXPECT_EQ(listAll(*source, "").items.size(), 4u);
 }
 
+TEST_F(GraphSourceTest, AMalformedCursorIsAnErrorNotACrash) {
+  auto source = connect();
+  for (const char* cursor : {R"({"mode": 7})", R"({"mode": "delta", "link": ["x"]})",
+                             R"({"mode": "walk", "queue": [1], "known": [], "next": ""})"}) {
+    auto page = source->listPage(cursor);
+    ASSERT_FALSE(page.isOk()) << cursor;
+    EXPECT_EQ(page.status().code(), core::StatusCode::kInvalidArgument) << page.status().toString();
+  }
+}
+
 TEST_F(GraphSourceTest, MalformedJsonNamesTheRequest) {
   graph_.inject({testing::FaultKind::kMalformedJson, "/children"});
   auto source = connect();

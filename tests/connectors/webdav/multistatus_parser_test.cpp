@@ -58,6 +58,22 @@ TEST(MultistatusParserTest, RefusesDocumentTypesSoNoEntityIsExpanded) {
       << resources.status().toString();
 }
 
+TEST(MultistatusParserTest, MalformedEscapesAndHugeLengthsAreErrorsNotCrashes) {
+  // Found by fuzz_webdav_multistatus: Poco's decoder throws on "%2+".
+  auto resources = parseMultistatus(
+      R"(<D:multistatus xmlns:D="DAV:"><D:response><D:href>/dav/a%2+b.docx</D:href></D:response></D:multistatus>)",
+      kNs, "PROPFIND");
+  ASSERT_FALSE(resources.isOk());
+  EXPECT_NE(resources.status().message().find("malformed %-escape"), std::string::npos);
+  resources = parseMultistatus(
+      R"(<D:multistatus xmlns:D="DAV:"><D:response><D:href>/a</D:href><D:propstat><D:prop>
+         <D:getcontentlength>99999999999999999999999</D:getcontentlength></D:prop>
+         <D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>)",
+      kNs, "PROPFIND");
+  ASSERT_TRUE(resources.isOk());
+  EXPECT_EQ(resources->front().size, -1);
+}
+
 TEST(MultistatusParserTest, RefusesAnswersThatAreNotMultistatus) {
   EXPECT_FALSE(parseMultistatus("<html><body>Login</body></html>", kNs, "PROPFIND").isOk());
 }
