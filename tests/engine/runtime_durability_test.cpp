@@ -2,11 +2,13 @@
 // schedules, history, the outbox and the built-in actions.
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "server/engine/definition_loader.h"
 #include "server/engine/outbox.h"
+#include "server/engine/runtime_workers.h"
 #include "server/engine/scheduler.h"
 #include "tests/engine/runtime_test_support.h"
 
@@ -336,6 +338,30 @@ TEST_F(RuntimeDurabilityTest, RunsTheShippedThreeStepWorkflowFromXml) {
   complete(tasks[0].id, {{"confirmed", true}, {"note", "checked"}});
   EXPECT_EQ(status(id), "completed");
   EXPECT_EQ(data(id)["record_end"], (json{{"stage", "end"}, {"confirmed", true}}));
+}
+
+TEST_F(RuntimeDurabilityTest, WorkerThreadsRunDueTimersAndActionsOnce) {
+  Step timer = step("wait", StepKind::kTimer);
+  timer.after = E("'PT1H'");
+  deploy(workflow("timed", {timer, action("pull", "test.flaky")}));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(start("timed"));
+  std::atomic<int> housekeeping{0};
+  WorkerPool pool(*runtime_, {3, std::chrono::milliseconds(5), 4}, [&] { ++housekeeping; });
+  pool.start();
+  clock_.advance(std::chrono::hours(1));
+  for (int spin = 0; spin < 400; ++spin) {
+    bool all_done = true;
+    for (const auto& id : ids) all_done = all_done && status(id) == "completed";
+    if (all_done) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pool.stop();
+  for (const auto& id : ids) EXPECT_EQ(status(id), "completed") << id;
+  EXPECT_EQ(flaky_calls_, 20);    // each action ran once, whichever thread claimed it
+  EXPECT_EQ(pool.jobsRun(), 20);  // the timers; each action then ran inline in the same thread
+  EXPECT_GT(housekeeping, 0);
+  EXPECT_EQ(pool.lastError(), "");
 }
 
 TEST(SampleSelectTest, StratifiedSampleIsDeterministicForASeed) {
