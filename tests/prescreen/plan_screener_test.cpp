@@ -129,7 +129,8 @@ TEST_F(PlanScreenerTest, FindsAdviceOutsideTheSixWeekWindowEitherSide) {
 }
 
 TEST_F(PlanScreenerTest, FindsAFinalPlanLaterThanTwentyWeeks) {
-  const auto late = of(screen("flawed_plan.docx"), FindingKind::kFinalPlanLate);
+  const PlanReport report = screen("flawed_plan.docx");
+  const auto late = of(report, FindingKind::kFinalPlanLate);
   ASSERT_EQ(late.size(), 1u);
   EXPECT_NE(late[0]->detail.find("31 weeks after the request for assessment on 2024-11-25"),
             std::string::npos)

@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 
 #include "server/archive/zip_reader.h"
@@ -45,6 +45,30 @@ std::map<std::string, std::string> contentOf(const fs::path& root) {
     if (part.isOk()) out[rel] = *part;
   }
   return out;
+}
+
+// `text` matches `shape`, where '9' stands for a digit, 'a' for a lower-case letter and any other
+// character for itself; a trailing '*' after 'a' repeats it 1-4 times ("a*-999" is "ep-031").
+bool hasShape(const std::string& text, const std::string& shape) {
+  std::size_t t = 0;
+  for (std::size_t s = 0; s < shape.size(); ++s) {
+    const char want = shape[s];
+    if (want == 'a' && s + 1 < shape.size() && shape[s + 1] == '*') {
+      std::size_t n = 0;
+      while (t < text.size() && std::islower(static_cast<unsigned char>(text[t])) != 0) ++t, ++n;
+      if (n < 1 || n > 4) return false;
+      ++s;
+      continue;
+    }
+    if (t >= text.size()) return false;
+    const char got = text[t++];
+    if (want == '9'
+            ? std::isdigit(static_cast<unsigned char>(got)) == 0
+            : (want == 'a' ? std::islower(static_cast<unsigned char>(got)) == 0 : got != want)) {
+      return false;
+    }
+  }
+  return t == text.size();
 }
 
 class LibraryWriterTest : public ::testing::Test {
@@ -88,15 +112,15 @@ TEST_F(LibraryWriterTest, WritesTheAgreedLayout) {
 }
 
 TEST_F(LibraryWriterTest, SidecarsCarryExactlyTheCouncilsColumns) {
+  ASSERT_TRUE(hasShape("ep-031", "a*-999") && hasShape("2026-01-31", "9999-99-99"));
+  ASSERT_FALSE(hasShape("ep031", "a*-999") || hasShape("abcde-031", "a*-999") ||
+               hasShape("2026-1-31", "9999-99-99") || hasShape("SF-2026-0042", "SF-2099-99999"));
   LibraryOptions options;
   options.plans = 25;
   ASSERT_TRUE(writeLibrary(dir_.string(), options).isOk());
   const std::vector<std::string> columns = {
       "Caseworker", "Contributors", "DateFinalised", "DocumentType", "Locality",
       "PlanRef",    "RequestDate",  "ReviewDue",     "Setting",      "YearGroup"};
-  const std::regex date(R"(\d{4}-\d{2}-\d{2})");
-  const std::regex plan_ref(R"(SF-20\d\d-\d{5})");
-  const std::regex professional(R"([a-z]{2,4}-\d{3})");
   const auto& six = localities();
   ASSERT_EQ(six.size(), 6u);
   std::map<std::string, int> types;
@@ -108,13 +132,13 @@ TEST_F(LibraryWriterTest, SidecarsCarryExactlyTheCouncilsColumns) {
     std::sort(keys.begin(), keys.end());
     EXPECT_EQ(keys, columns) << entry.path();
     EXPECT_NE(std::find(six.begin(), six.end(), json["Locality"]), six.end());
-    EXPECT_TRUE(std::regex_match(json["DateFinalised"].get<std::string>(), date));
-    EXPECT_TRUE(std::regex_match(json["RequestDate"].get<std::string>(), date));
-    EXPECT_TRUE(std::regex_match(json["PlanRef"].get<std::string>(), plan_ref));
-    EXPECT_TRUE(std::regex_match(json["Caseworker"].get<std::string>(), std::regex("cw-\\d{3}")));
+    EXPECT_TRUE(hasShape(json["DateFinalised"].get<std::string>(), "9999-99-99"));
+    EXPECT_TRUE(hasShape(json["RequestDate"].get<std::string>(), "9999-99-99"));
+    EXPECT_TRUE(hasShape(json["PlanRef"].get<std::string>(), "SF-2099-99999"));
+    EXPECT_TRUE(hasShape(json["Caseworker"].get<std::string>(), "cw-999"));
     ASSERT_TRUE(json["Contributors"].is_array());
     for (const auto& id : json["Contributors"]) {
-      EXPECT_TRUE(std::regex_match(id.get<std::string>(), professional)) << id;
+      EXPECT_TRUE(hasShape(id.get<std::string>(), "a*-999")) << id;
     }
     ASSERT_TRUE(json["YearGroup"].is_number_integer());
     EXPECT_GE(json["YearGroup"].get<int>(), 0);
