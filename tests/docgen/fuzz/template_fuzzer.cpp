@@ -32,20 +32,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string rest(reinterpret_cast<const char*>(data) + 1, size - 1);
   sendflow::docgen::TemplateOptions options;
   options.limits.max_total_size = 8u << 20;
-  auto t = sendflow::docgen::Template::loadBytes((data[0] & 1) ? docxWith(rest) : rest, "fuzz",
-                                                 options);
+  auto t =
+      sendflow::docgen::Template::loadBytes((data[0] & 1) ? docxWith(rest) : rest, "fuzz", options);
   if (!t.isOk() || !t->problems().empty()) return 0;
   static const nlohmann::json kData = {
-      {"name", "A & <B> \xF0\x9F\x98\x80"}, {"flag", true}, {"x", nullptr},
+      {"name", "A & <B> \xF0\x9F\x98\x80"},
+      {"flag", true},
+      {"x", nullptr},
       {"rows", {{{"n", 1}, {"name", "one\ntwo"}}, {{"n", 2}}}},
-      {"items", {"- a", "b"}}, {"date", "2026-03-04"}, {"rate", 0.5},
+      {"items", {"- a", "b"}},
+      {"date", "2026-03-04"},
+      {"rate", 0.5},
       {"c", {{"categories", {"a", "b"}}, {"series", {{{"name", "s"}, {"values", {1, 2}}}}}}}};
   auto out = t->render(kData);
   if (!out.isOk()) return 0;
   auto reader = sendflow::archive::ZipReader::openBuffer(*out, "rendered");
   if (!reader.isOk()) std::abort();
   for (const auto& entry : reader->entries()) {
-    if (entry.name.size() < 4 || entry.name.compare(entry.name.size() - 4, 4, ".xml") != 0) continue;
+    if (entry.name.size() < 4 || entry.name.compare(entry.name.size() - 4, 4, ".xml") != 0)
+      continue;
     auto part = reader->read(entry.name);
     if (!part.isOk()) std::abort();
     xmlDocPtr doc = xmlReadMemory(part->data(), static_cast<int>(part->size()), "part", nullptr,
