@@ -166,7 +166,8 @@ core::StatusOr<Page> FolderSource::listPage(const std::string& cursor) {
       if (it->is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
-    if (!it->is_regular_file(ec) || isSkipped(name)) continue;
+    // Symbolic links are not followed: one could point outside the library.
+    if (it->is_symlink(ec) || !it->is_regular_file(ec) || isSkipped(name)) continue;
     const std::string path = it->path().string();
     const long long tick = std::max(changeTick(path), changeTick(sidecarPath(path)));
     if (tick < 0) continue;  // removed while listing
@@ -199,6 +200,11 @@ core::StatusOr<Page> FolderSource::listPage(const std::string& cursor) {
 
 core::Status FolderSource::download(const Item& item, const std::string& destination) {
   SENDFLOW_ASSIGN_OR_RETURN(const std::string path, resolve(item.id));
+  std::error_code ec;
+  if (fs::is_symlink(path, ec)) {
+    return core::invalidArgument("folder connector: " + item.id +
+                                 ": symbolic links are not followed");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return core::notFound("folder connector: " + item.id + ": no such document in " +

@@ -2,8 +2,8 @@
 // The folder connector, the embedded default: a root directory with one sub-directory per
 // library. Each document NAME.docx may have a sidecar NAME.docx.meta.json holding the council's
 // columns ({"Locality": "North", "DateFinalised": "2026-10-02", ...}), mapped through the
-// FieldMapping. Libraries are walked recursively; hidden files, sidecars and temporary files of an
-// unfinished publish are skipped.
+// FieldMapping. Libraries are walked recursively; hidden files, sidecars, symbolic links and
+// temporary files of an unfinished publish are skipped.
 //
 // The cursor is a high-water mark of (change time in ns, path), where a document's change time is
 // the latest of the modification and inode-change times of the document and its sidecar, so a

@@ -203,6 +203,7 @@ struct PeerParam {
   std::string name;
   std::function<std::unique_ptr<ContractPeer>()> make;
 };
+void PrintTo(const PeerParam& param, std::ostream* os) { *os << param.name; }
 
 struct Listing {
   std::vector<Item> items;

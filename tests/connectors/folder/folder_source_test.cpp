@@ -91,6 +91,17 @@ TEST_F(FolderSourceTest, ACopiedInFileWithAnOldModificationTimeIsStillSeen) {
   EXPECT_EQ(next->items[0].name, "SF-old.docx");
 }
 
+TEST_F(FolderSourceTest, SymbolicLinksAreNeitherListedNorDownloaded) {
+  std::ofstream(root_ + "/outside.docx") << "not in the library";
+  fs::create_symlink(root_ + "/outside.docx", root_ + "/SEND Library/EHC Plans/link.docx");
+  auto page = source().listPage("");
+  ASSERT_TRUE(page.isOk());
+  EXPECT_TRUE(page->items.empty());
+  Item item;
+  item.id = "EHC Plans/link.docx";
+  EXPECT_EQ(source().download(item, root_ + "/copy").code(), core::StatusCode::kInvalidArgument);
+}
+
 TEST_F(FolderSourceTest, PathsOutsideTheLibraryAreRefused) {
   Item item;
   item.id = "../../etc/passwd";
