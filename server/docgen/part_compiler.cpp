@@ -30,8 +30,8 @@ constexpr const char* kOdtToc =
     "<text:table-of-content text:protected=\"true\" text:name=\"Contents\">"
     "<text:table-of-content-source text:outline-level=\"3\">"
     "<text:index-title-template>Contents</text:index-title-template>"
-    "</text:table-of-content-source><text:index-body><text:p>Update the contents with Tools, "
-    "Update, Update All.</text:p></text:index-body></text:table-of-content>";
+    "</text:table-of-content-source><text:index-body>" SENDFLOW_ODT_TOC_BODY
+    "</text:index-body></text:table-of-content>";
 
 bool isElement(const xmlNode* n, const char* ns, const char* local) {
   return n != nullptr && n->type == XML_ELEMENT_NODE && n->ns != nullptr &&
@@ -756,10 +756,12 @@ class PartCompiler {
           return;
         }
         if (auto r = paragraph_replacement_.find(n); r != paragraph_replacement_.end()) {
-          if (r->second->tag.kind == TagKind::kToc)
+          if (r->second->tag.kind == TagKind::kToc) {
             lit_ += kOdtToc;
-          else
+            result_.has_odt_toc = true;
+          } else {
             pushOp(opFor(*r->second));
+          }
           return;
         }
         if (auto v = paragraph_variable_.find(n); v != paragraph_variable_.end()) {

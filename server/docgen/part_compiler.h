@@ -12,6 +12,9 @@
 #include "server/docgen/program.h"
 #include "server/docgen/template.h"
 
+// The placeholder body of an ODT table of contents; render() replaces it with the headings.
+#define SENDFLOW_ODT_TOC_BODY "<text:p>Update the contents with Tools, Update, Update All.</text:p>"
+
 namespace sendflow::docgen {
 
 enum class PartKind {
@@ -33,8 +36,9 @@ struct PartCompileResult {
   std::vector<TemplateProblem> problems;
   std::vector<TemplateTag> tags;
   std::map<std::string, std::string> partials;  // {{> name}}: name -> where first used
-  bool has_toc = false;
-  bool needs_list_style = false;        // ODT: the program refers to the SfBullets list style
+  bool has_toc = false;                         // DOCX: a TOC field (Word updates it on opening)
+  bool has_odt_toc = false;       // ODT: the index body holds SENDFLOW_ODT_TOC_BODY, to be filled
+  bool needs_list_style = false;  // ODT: the program refers to the SfBullets list style
   bool needs_page_break_style = false;  // ODT: the program refers to the SfPageBreak style
 };
 

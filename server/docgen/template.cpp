@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -72,9 +73,10 @@ struct Template::Compiled {
   struct Entry {
     std::string name;
     EntryPlan plan = EntryPlan::kCopy;
-    archive::RawZipEntry raw;  // kCopy, kPatch (written as it was when nothing is added)
-    Program program;           // kProgram
-    std::string text;          // kPatch: the part's uncompressed text
+    archive::RawZipEntry raw;   // kCopy, kPatch (written as it was when nothing is added)
+    Program program;            // kProgram
+    bool fill_odt_toc = false;  // kProgram: list the rendered headings in the contents
+    std::string text;           // kPatch: the part's uncompressed text
   };
   std::vector<Entry> entries;
   std::map<std::string, std::shared_ptr<const Program>> partials;
@@ -88,10 +90,14 @@ namespace {
 // Appends rendered bytes to the open zip entry in large pieces.
 class PartSink {
  public:
-  explicit PartSink(archive::ZipWriter& zip) : zip_(zip) { buffer_.reserve(kFlushBytes + 4096); }
+  // `hold` keeps the whole part in memory until flush() (for a part that is edited after
+  // rendering, such as an ODT table of contents).
+  explicit PartSink(archive::ZipWriter& zip, bool hold = false) : zip_(zip), hold_(hold) {
+    buffer_.reserve(kFlushBytes + 4096);
+  }
   std::string& buffer() { return buffer_; }
   core::Status maybeFlush() {
-    if (buffer_.size() < kFlushBytes) return core::Status::ok();
+    if (hold_ || buffer_.size() < kFlushBytes) return core::Status::ok();
     return flush();
   }
   core::Status flush() {
@@ -102,8 +108,49 @@ class PartSink {
 
  private:
   archive::ZipWriter& zip_;
+  bool hold_;
   std::string buffer_;
 };
+
+// Replaces the placeholder body of an ODT table of contents with one paragraph per rendered
+// heading (text:h, levels 1-3), in the "Contents N" styles. Page numbers are left to
+// LibreOffice (Tools, Update), which cannot be told to refresh indexes on opening.
+void fillOdtContents(std::string& xml) {
+  const std::string placeholder = SENDFLOW_ODT_TOC_BODY;
+  const std::size_t at = xml.find(placeholder);
+  if (at == std::string::npos) return;
+  std::string entries;
+  std::size_t pos = 0;
+  while ((pos = xml.find("<text:h", pos)) != std::string::npos) {
+    const char after = pos + 7 < xml.size() ? xml[pos + 7] : '\0';
+    if (after != ' ' && after != '>') {  // <text:hidden-text>, <text:hidden-paragraph>, ...
+      pos += 7;
+      continue;
+    }
+    const std::size_t open_end = xml.find('>', pos);
+    if (open_end == std::string::npos) break;
+    const std::size_t close = xml.find("</text:h>", open_end);
+    if (close == std::string::npos) break;
+    const std::string open_tag = xml.substr(pos, open_end - pos);
+    int level = 1;
+    if (const std::size_t l = open_tag.find("text:outline-level=\""); l != std::string::npos) {
+      level = std::atoi(open_tag.c_str() + l + 20);
+    }
+    std::string text;
+    bool in_tag = false;
+    for (std::size_t i = open_end + 1; i < close; ++i) {
+      if (xml[i] == '<') in_tag = true;
+      if (!in_tag) text += xml[i];
+      if (xml[i] == '>') in_tag = false;
+    }
+    if (level >= 1 && level <= 3 && !text.empty() && open_tag.back() != '/') {
+      entries += "<text:p text:style-name=\"Contents_20_" + std::to_string(level) + "\">" + text +
+                 "</text:p>";
+    }
+    pos = close;
+  }
+  if (!entries.empty()) xml.replace(at, placeholder.size(), entries);
+}
 
 struct RenderRun {
   const Template::Compiled& t;
@@ -225,10 +272,11 @@ core::Status loadPartials(Template::Compiled& c, const std::map<std::string, std
                           const std::string& from_part, int depth);
 
 core::Status compileInto(Template::Compiled& c, const std::string& part_name, PartKind kind,
-                         std::string xml, bool list_style, Program& program) {
+                         std::string xml, bool list_style, Program& program, bool& odt_toc) {
   PartCompileInput input{c.format, kind, part_name, std::move(xml), list_style};
   SENDFLOW_ASSIGN_OR_RETURN(PartCompileResult result, compilePart(input));
   program = std::move(result.program);
+  odt_toc = result.has_odt_toc;
   c.problems.insert(c.problems.end(), result.problems.begin(), result.problems.end());
   c.tags.insert(c.tags.end(), result.tags.begin(), result.tags.end());
   c.update_fields = c.update_fields || result.has_toc;
@@ -404,8 +452,8 @@ core::StatusOr<Template> Template::loadBytes(std::string bytes, std::string labe
         SENDFLOW_ASSIGN_OR_RETURN(entry.raw, archive::readRawEntry(reader, e.name));
       } else {
         entry.plan = EntryPlan::kProgram;
-        SENDFLOW_RETURN_IF_ERROR(
-            compileInto(*c, e.name, *kind, std::move(xml), list_style, entry.program));
+        SENDFLOW_RETURN_IF_ERROR(compileInto(*c, e.name, *kind, std::move(xml), list_style,
+                                             entry.program, entry.fill_odt_toc));
       }
     } else {
       SENDFLOW_ASSIGN_OR_RETURN(entry.raw, archive::readRawEntry(reader, e.name));
@@ -436,9 +484,10 @@ core::StatusOr<std::string> Template::render(const json& data) const {
         break;
       case EntryPlan::kProgram: {
         SENDFLOW_RETURN_IF_ERROR(zip.beginDeflated(e.name));
-        PartSink sink(zip);
+        PartSink sink(zip, e.fill_odt_toc);
         RenderRun run{c, e.name, e.program.target, sink, media, {&data}, 0};
         SENDFLOW_RETURN_IF_ERROR(run.run(e.program, 0, e.program.ops.size()));
+        if (e.fill_odt_toc) fillOdtContents(sink.buffer());
         SENDFLOW_RETURN_IF_ERROR(sink.flush());
         SENDFLOW_RETURN_IF_ERROR(zip.finishEntry());
         break;

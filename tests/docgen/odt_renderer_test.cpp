@@ -159,10 +159,15 @@ TEST_F(OdtRendererTest, PageBreakAddsABreakingParagraph) {
   EXPECT_EQ(v.count("//*[local-name()='style' and @*[local-name()='name']='SfPageBreak']"), 1);
 }
 
-TEST_F(OdtRendererTest, TableOfContentsIsAnOdfIndex) {
-  XmlView v(render(para("{{toc}}") + "<text:h text:outline-level=\"1\">Findings</text:h>",
-                   json::object()));
+TEST_F(OdtRendererTest, TableOfContentsListsTheRenderedHeadings) {
+  const std::string body =
+      para("{{toc}}") + "<text:h text:outline-level=\"1\">Findings</text:h>" + para("{{#themes}}") +
+      "<text:h text:outline-level=\"2\">Theme: {{.}}</text:h>" + para("{{/themes}}");
+  XmlView v(render(body, {{"themes", {"Voice", "Transition & PfA"}}}));
   EXPECT_EQ(v.count("//text:table-of-content"), 1);
+  EXPECT_EQ(v.texts("//text:index-body/text:p"),
+            (std::vector<std::string>{"Findings", "Theme: Voice", "Theme: Transition & PfA"}));
+  EXPECT_EQ(v.count("//text:index-body/text:p[@text:style-name='Contents_20_2']"), 2);
 }
 
 TEST_F(OdtRendererTest, MimetypeStaysFirstAndStored) {
