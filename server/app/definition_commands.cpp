@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "server/app/cli.h"
+#include "server/app/module_actions.h"
 #include "server/engine/action_registry.h"
 #include "server/engine/builtin_actions.h"
 #include "server/engine/calendar.h"
@@ -27,15 +28,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Actions registered by app wiring outside the engine (document generation, connectors,
-// pre-screening). Keep in step with the registrations in main.cpp.
-constexpr const char* kWiredActions[] = {"document.render", "documents.pull", "documents.publish",
-                                         "prescreen.plans"};
-
-std::set<std::string> knownActions() {
+// Every action the service registers: the engine's built-in ones and the ones app wiring adds
+// (module_actions.h), so validation knows exactly what `serve` will run.
+std::set<std::string> knownActions(const Settings& settings) {
   engine::ActionRegistry registry;
-  std::set<std::string> names(std::begin(kWiredActions), std::end(kWiredActions));
-  if (engine::registerBuiltinActions(registry).isOk()) {
+  const core::SystemClock clock;
+  std::set<std::string> names;
+  if (engine::registerBuiltinActions(registry).isOk() &&
+      registerModuleActions(registry, settings, Settings::processEnvironment(), clock).isOk()) {
     for (const std::string& name : registry.names()) names.insert(name);
   }
   return names;
@@ -95,7 +95,7 @@ int validate(CommandContext& ctx) {
   }
   engine::LoaderOptions base;
   if (!no_action_check)
-    base.known_actions = explicit_actions ? splitList(actions_option) : knownActions();
+    base.known_actions = explicit_actions ? splitList(actions_option) : knownActions(ctx.settings);
   auto holidays = ctx.settings.getString("calendar.bank_holidays", "");
   if (!holidays.isOk()) {
     ctx.err << holidays.status().message() << "\n";

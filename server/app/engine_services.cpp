@@ -4,6 +4,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "server/app/module_actions.h"
 #include "server/engine/builtin_actions.h"
 #include "server/engine/definition_loader.h"
 #include "server/engine/schedule.h"
@@ -38,6 +39,8 @@ core::StatusOr<std::unique_ptr<EngineServices>> openEngine(const Settings& setti
   SENDFLOW_ASSIGN_OR_RETURN(builtin.audit_file, settings.getPath("engine.audit_file", ""));
   services->actions = std::make_unique<engine::ActionRegistry>();
   SENDFLOW_RETURN_IF_ERROR(engine::registerBuiltinActions(*services->actions, builtin));
+  SENDFLOW_RETURN_IF_ERROR(registerModuleActions(*services->actions, settings,
+                                                 Settings::processEnvironment(), *services->clock));
 
   engine::RuntimeOptions options;
   SENDFLOW_ASSIGN_OR_RETURN(options.lease,
