@@ -475,10 +475,8 @@ class DefinitionBuilder {
     problems_.push_back({where, std::move(message)});
   }
 
-  // A compile failure's message already starts with "file:line:column: ", counted in the
-  // decoded `text` that started at `start`; the position is mapped back to the file.
-  void problemFromStatus(const core::Status& status, const SourceLocation& start,
-                         const std::string& text) {
+  // A compile failure's message already starts with "file:line:column: ".
+  void problemFromStatus(const core::Status& status, const SourceLocation& fallback) {
     const std::string& message = status.message();
     const std::string prefix = label_ + ":";
     if (message.starts_with(prefix)) {
@@ -486,59 +484,58 @@ class DefinitionBuilder {
       if (std::sscanf(message.c_str() + prefix.size(), "%d:%d: %n", &line, &column, &consumed) ==
               2 &&
           consumed > 0) {
-        problem(inFile(start, text, line, column), message.substr(prefix.size() + consumed));
+        problem({label_, line, column}, message.substr(prefix.size() + consumed));
         return;
       }
     }
-    problem(start, message);
+    problem(fallback, message);
   }
 
-  // Where (line, column) of the decoded `text` starting at `start` is in the file.
-  SourceLocation inFile(const SourceLocation& start, const std::string& text, int line,
-                        int column) const {
+  // Options for compiling `text`, decoded from the file at `start`: when entities (&gt;) or
+  // line breaks make the decoded text differ from the file, each byte's position in the file,
+  // so that errors point at the right column.
+  CompileOptions optionsFor(const SourceLocation& start, const std::string& text) const {
+    CompileOptions options = compile_options_;
     const auto origin = offsets_.find({start.line, start.column});
-    if (origin == offsets_.end()) return {label_, line, column};
-    std::size_t decoded = 0;
-    for (int l = start.line, c = start.column; decoded < text.size(); ++decoded) {
-      if (l > line || (l == line && c >= column)) break;
-      if (text[decoded] == '\n') {
-        ++l;
-        c = 1;
-      } else {
-        ++c;
-      }
-    }
-    SourceLocation at{label_, start.line, start.column};
+    if (origin == offsets_.end()) return options;
+    std::vector<std::pair<int, int>> positions;
+    positions.reserve(text.size());
+    bool differs = false;
+    int line = start.line, column = start.column;
     std::size_t raw = origin->second;
-    for (std::size_t i = 0; i < decoded && raw < source_.size(); ++i) {
+    for (std::size_t i = 0; i < text.size() && raw < source_.size(); ++i) {
+      positions.emplace_back(line, column);
       const char ch = source_[raw];
       if (ch == '&') {
         const std::size_t semicolon = source_.find(';', raw);
         if (semicolon != std::string_view::npos && semicolon - raw < 12) {
-          at.column += static_cast<int>(semicolon - raw + 1);
+          column += static_cast<int>(semicolon - raw + 1);
           raw = semicolon + 1;
+          differs = true;
           continue;
         }
       }
       if (ch == '\r' && raw + 1 < source_.size() && source_[raw + 1] == '\n') ++raw;
       if (source_[raw] == '\n') {
-        ++at.line;
-        at.column = 1;
+        ++line;
+        column = 1;
+        differs = differs || text[i] != '\n';
       } else {
-        ++at.column;
+        ++column;
       }
       ++raw;
     }
-    return at;
+    if (differs) options.positions = std::move(positions);
+    return options;
   }
 
   // --- expressions ---
   std::shared_ptr<const Expression> compileText(const std::string& text,
                                                 const SourceLocation& where,
                                                 const TypeEnvironment& env) {
-    auto compiled = Expression::compile(text, env, where, compile_options_);
+    auto compiled = Expression::compile(text, env, where, optionsFor(where, text));
     if (!compiled.isOk()) {
-      problemFromStatus(compiled.status(), where, text);
+      problemFromStatus(compiled.status(), where);
       return nullptr;
     }
     return *compiled;
@@ -1091,10 +1088,10 @@ class DefinitionBuilder {
         const ValueType column = i < column_types.size() ? column_types[i] : ValueType::kAny;
         const SourceLocation where = atContent(tests[i]);
         const std::string test_text = trim(textOf(tests[i]));
-        auto compiled =
-            Expression::compileUnaryTest(test_text, column, env, where, compile_options_);
+        auto compiled = Expression::compileUnaryTest(test_text, column, env, where,
+                                                     optionsFor(where, test_text));
         if (!compiled.isOk()) {
-          problemFromStatus(compiled.status(), where, test_text);
+          problemFromStatus(compiled.status(), where);
           rule.tests.push_back(nullptr);
         } else {
           rule.tests.push_back(*compiled);

@@ -1768,13 +1768,37 @@ class Evaluation {
   long steps_ = 0;
 };
 
+// Where byte `offset` of `text` (which starts at `where`) is in the file.
+SourceLocation locateIn(std::string_view text, const SourceLocation& where,
+                        const std::vector<std::pair<int, int>>& positions, std::size_t offset) {
+  if (!positions.empty()) {
+    if (offset < positions.size()) {
+      return {where.file, positions[offset].first, positions[offset].second};
+    }
+    const auto& last = positions.back();
+    return {where.file, last.first, last.second + static_cast<int>(offset - positions.size()) + 1};
+  }
+  SourceLocation at = where;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++at.line;
+      at.column = 1;
+    } else if (at.column > 0) {
+      ++at.column;
+    }
+  }
+  return at;
+}
+
 class CompiledExpression final : public Expression {
  public:
   CompiledExpression(std::string text, SourceLocation where, NodePtr root,
-                     std::shared_ptr<const WorkingCalendar> calendar)
+                     std::shared_ptr<const WorkingCalendar> calendar,
+                     std::vector<std::pair<int, int>> positions)
       : Expression(std::move(text), std::move(where), root->type),
         root_(std::move(root)),
-        calendar_(std::move(calendar)) {}
+        calendar_(std::move(calendar)),
+        positions_(std::move(positions)) {}
 
   core::StatusOr<json> evaluate(const json& context) const override {
     Evaluation evaluation(*this, context);
@@ -1785,17 +1809,7 @@ class CompiledExpression final : public Expression {
   const WorkingCalendar& calendar() const { return *calendar_; }
 
   SourceLocation locate(std::size_t offset) const {
-    SourceLocation at = where();
-    const std::string& t = text();
-    for (std::size_t i = 0; i < offset && i < t.size(); ++i) {
-      if (t[i] == '\n') {
-        ++at.line;
-        at.column = 1;
-      } else if (at.column > 0) {
-        ++at.column;
-      }
-    }
-    return at;
+    return locateIn(text(), where(), positions_, offset);
   }
 
   void setShape(LiteralTestSet set) { setLiteralTest(std::move(set)); }
@@ -1803,6 +1817,7 @@ class CompiledExpression final : public Expression {
  private:
   NodePtr root_;
   std::shared_ptr<const WorkingCalendar> calendar_;
+  std::vector<std::pair<int, int>> positions_;
 };
 
 core::Status Evaluation::error(const Node& node, const std::string& message) const {
@@ -2537,28 +2552,21 @@ core::StatusOr<Value> Evaluation::evalCall(const Node& node) {
   return error(node, "unknown function");
 }
 
-core::Status syntaxFailure(std::string_view text, const SourceLocation& where,
-                           const SyntaxError& e) {
-  SourceLocation at = where;
-  for (std::size_t i = 0; i < e.offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++at.line;
-      at.column = 1;
-    } else if (at.column > 0) {
-      ++at.column;
-    }
-  }
-  return core::invalidArgument(at.toString() + ": " + e.message);
+core::Status syntaxFailure(std::string_view text, const SourceLocation& where, const SyntaxError& e,
+                           const CompileOptions& options) {
+  return core::invalidArgument(locateIn(text, where, options.positions, e.offset).toString() +
+                               ": " + e.message);
 }
 
-core::StatusOr<std::vector<Token>> tokenize(std::string_view text, const SourceLocation& where) {
+core::StatusOr<std::vector<Token>> tokenize(std::string_view text, const SourceLocation& where,
+                                            const CompileOptions& options) {
   if (text.size() > kMaxTextLength) {
     return core::invalidArgument(where.toString() + ": the expression is longer than " +
                                  std::to_string(kMaxTextLength) + " characters");
   }
   std::vector<Token> tokens;
   SyntaxError error{0, ""};
-  if (!Lexer(text).run(tokens, error)) return syntaxFailure(text, where, error);
+  if (!Lexer(text).run(tokens, error)) return syntaxFailure(text, where, error, options);
   return tokens;
 }
 
@@ -2572,22 +2580,22 @@ core::StatusOr<std::shared_ptr<const Expression>> Expression::compile(
 core::StatusOr<std::shared_ptr<const Expression>> Expression::compile(
     std::string_view text, const TypeEnvironment& variables, const SourceLocation& where,
     const CompileOptions& options) {
-  SENDFLOW_ASSIGN_OR_RETURN(std::vector<Token> tokens, tokenize(text, where));
+  SENDFLOW_ASSIGN_OR_RETURN(std::vector<Token> tokens, tokenize(text, where, options));
   if (tokens.size() == 1)
     return core::invalidArgument(where.toString() + ": the expression is empty");
   Parser parser(std::move(tokens), variables);
   NodePtr root;
   SyntaxError error{0, ""};
-  if (!parser.parseWhole(root, error)) return syntaxFailure(text, where, error);
+  if (!parser.parseWhole(root, error)) return syntaxFailure(text, where, error, options);
   auto calendar = options.calendar ? options.calendar : WorkingCalendar::defaultCalendar();
-  return std::shared_ptr<const Expression>(
-      std::make_shared<CompiledExpression>(std::string(text), where, std::move(root), calendar));
+  return std::shared_ptr<const Expression>(std::make_shared<CompiledExpression>(
+      std::string(text), where, std::move(root), calendar, options.positions));
 }
 
 core::StatusOr<std::shared_ptr<const Expression>> Expression::compileUnaryTest(
     std::string_view text, ValueType column_type, const TypeEnvironment& variables,
     const SourceLocation& where, const CompileOptions& options) {
-  SENDFLOW_ASSIGN_OR_RETURN(std::vector<Token> tokens, tokenize(text, where));
+  SENDFLOW_ASSIGN_OR_RETURN(std::vector<Token> tokens, tokenize(text, where, options));
   if (tokens.size() == 1) {
     return core::invalidArgument(where.toString() +
                                  ": the test is empty (write '-' for any value)");
@@ -2602,10 +2610,10 @@ core::StatusOr<std::shared_ptr<const Expression>> Expression::compileUnaryTest(
   std::optional<LiteralTestSet> shape;
   SyntaxError error{0, ""};
   if (!parser.parseUnaryTests(column_type, root, shape, error))
-    return syntaxFailure(text, where, error);
+    return syntaxFailure(text, where, error, options);
   auto calendar = options.calendar ? options.calendar : WorkingCalendar::defaultCalendar();
-  auto compiled =
-      std::make_shared<CompiledExpression>(std::string(text), where, std::move(root), calendar);
+  auto compiled = std::make_shared<CompiledExpression>(std::string(text), where, std::move(root),
+                                                       calendar, options.positions);
   if (shape) compiled->setShape(std::move(*shape));
   return std::shared_ptr<const Expression>(std::move(compiled));
 }

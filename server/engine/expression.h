@@ -98,6 +98,10 @@ struct CompileOptions {
   // Used for working-day arithmetic; nullptr means WorkingCalendar::defaultCalendar() at
   // compile time.
   std::shared_ptr<const WorkingCalendar> calendar;
+  // Where each byte of the text is in the file (line, column), for text decoded from XML whose
+  // entities (&gt;) or line breaks make counting from `where` wrong. Empty: count from `where`.
+  // Used for compile errors and kept for run-time errors.
+  std::vector<std::pair<int, int>> positions;
 };
 
 class Expression {

@@ -188,6 +188,22 @@ TEST(DefinitionLoaderTest, ErrorPositionsAccountForEntitiesAndLineBreaks) {
                              "e.xml:10:11: unknown name 'nothing'"}));
 }
 
+TEST(DefinitionLoaderTest, RunTimeErrorsPointIntoTheFileToo) {
+  const std::string text =
+      R"xml(<workflow xmlns="urn:sendflow:workflow:1" id="r" version="1" title="R">
+  <inputs><input name="n" type="number"/><input name="m" type="any"/></inputs>
+  <steps>
+    <set id="s"><assign name="y" expr="n &gt; 0 and m + 1 == 2"/></set>
+  </steps>
+</workflow>)xml";
+  LoadResult result = DefinitionLoader::loadString(text, "r.xml");
+  ASSERT_TRUE(result.isOk()) << result.status().toString();
+  auto value =
+      result.definition->body.steps[0].assignments[0].second->evaluate({{"n", 1}, {"m", "text"}});
+  ASSERT_FALSE(value.isOk());
+  EXPECT_EQ(value.status().message(), "r.xml:4:55: cannot add a number to a string");
+}
+
 const char* kComplete = R"xml(<?xml version="1.0"?>
 <workflow xmlns="urn:sendflow:workflow:1" id="complete" version="3" title="Every step kind">
   <description>All of it.</description>
