@@ -41,7 +41,18 @@ struct ClientCredentialsConfig {
   std::string client_secret;
   std::string scope;  // https://graph.microsoft.com/.default
   std::chrono::seconds margin{300};
+  // With both set, the client proves itself with a JWT signed by this certificate's private key
+  // (RS256, x5t = the certificate's SHA-1 thumbprint) instead of a client secret. SharePoint
+  // Online's REST API accepts app-only tokens only when they were obtained this way.
+  std::string certificate_file;  // PEM
+  std::string private_key_file;  // PEM, unencrypted
 };
+
+// The client assertion Entra ID expects for certificate credentials: a JWT with aud = token_url,
+// iss = sub = client_id, a unique jti, nbf = now and exp = now + 10 minutes, signed RS256.
+// kInvalidArgument naming the file when the certificate or key cannot be read.
+core::StatusOr<std::string> signedClientAssertion(const ClientCredentialsConfig& config,
+                                                  core::TimePoint now);
 
 class ClientCredentialsToken final : public CredentialSource {
  public:

@@ -159,6 +159,13 @@ core::StatusOr<CredentialConfig> credentials(
     }
     config.client.token_url = token_url;
     config.client.scope = keys.get("scope", default_scope);
+    config.client.certificate_file = keys.get("certificate_file", "");
+    if (!config.client.certificate_file.empty()) {  // certificate credentials: no secret
+      SENDFLOW_ASSIGN_OR_RETURN(
+          config.client.private_key_file,
+          keys.require("private_key_file", "with connector.certificate_file"));
+      return config;
+    }
   } else {
     return keys.bad("auth", "'" + kind + "' is not one of none, basic, bearer, client_credentials");
   }

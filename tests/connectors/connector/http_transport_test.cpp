@@ -5,6 +5,11 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/TemporaryFile.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -231,6 +236,69 @@ TEST(ClientCredentialsTokenTest, ARefusedSecretIsUnauthenticatedWithEntrasReason
   EXPECT_EQ(result.status().code(), core::StatusCode::kUnauthenticated);
   EXPECT_NE(result.status().message().find("AADSTS7000215"), std::string::npos)
       << result.status().toString();
+}
+
+// Writes a fresh RSA key and a self-signed certificate for it, as an IT team would upload to the
+// app registration.
+void writeCertificate(const std::string& cert_path, const std::string& key_path) {
+  EVP_PKEY* key = EVP_RSA_gen(2048);
+  ASSERT_NE(key, nullptr);
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("sendflow"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
+  FILE* c = std::fopen(cert_path.c_str(), "w");
+  PEM_write_X509(c, cert);
+  std::fclose(c);
+  FILE* k = std::fopen(key_path.c_str(), "w");
+  PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(k);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
+
+TEST(ClientCredentialsTokenTest, CertificateCredentialsSignAClientAssertion) {
+  const std::string cert = Poco::TemporaryFile::tempName(), key = Poco::TemporaryFile::tempName();
+  const std::string other_cert = Poco::TemporaryFile::tempName(),
+                    other_key = Poco::TemporaryFile::tempName();
+  writeCertificate(cert, key);
+  writeCertificate(other_cert, other_key);
+  testing::FakeTokenEndpoint endpoint;
+  endpoint.trustCertificate(cert);
+  core::SystemClock clock;
+  HttpTransport transport(HttpOptions{}, clock);
+  ClientCredentialsConfig config{endpoint.tokenUrl(), testing::FakeTokenEndpoint::kClientId, "",
+                                 "https://contoso.sharepoint.com/.default"};
+  config.certificate_file = cert;
+  config.private_key_file = key;
+  ClientCredentialsToken token(config, transport, clock);
+  auto authorization = token.authorization();
+  ASSERT_TRUE(authorization.isOk()) << authorization.status().toString();
+  EXPECT_TRUE(endpoint.accepts(*authorization));
+  EXPECT_EQ(endpoint.requests().back().body.find("client_secret"), std::string::npos);
+
+  config.certificate_file = other_cert;  // a certificate the app registration does not know
+  config.private_key_file = other_key;
+  ClientCredentialsToken stranger(config, transport, clock);
+  auto refused = stranger.authorization();
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_EQ(refused.status().code(), core::StatusCode::kUnauthenticated);
+  EXPECT_NE(refused.status().message().find("AADSTS700027"), std::string::npos)
+      << refused.status().toString();
+
+  config.private_key_file = cert;  // not a key
+  ClientCredentialsToken broken(config, transport, clock);
+  auto unreadable = broken.authorization();
+  ASSERT_FALSE(unreadable.isOk());
+  EXPECT_NE(unreadable.status().message().find("connector.private_key_file"), std::string::npos);
+  for (const auto& f : {cert, key, other_cert, other_key}) std::remove(f.c_str());
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // POST /{tenant}/oauth2/v2.0/token with grant_type=client_credentials, client_id, client_secret
 // and scope (form-encoded) answers {"token_type":"Bearer","expires_in":N,"access_token":...};
 // a wrong client or secret answers 401 invalid_client with an AADSTS description, as Entra does.
+// Certificate credentials (client_assertion, a JWT signed RS256 with x5t) are verified against the
+// trusted certificate's public key.
 // The SharePoint and Graph fakes ask it whether a bearer token is valid. Thread-safe.
 
 #include <set>
@@ -26,6 +28,8 @@ class FakeTokenEndpoint final : public FakeHttpServer {
   void revokeAll();
   void setExpiresIn(int seconds);
   int issued() const;
+  // Accepts client assertions (certificate credentials) signed by this PEM certificate's key.
+  void trustCertificate(const std::string& pem_path);
 
  protected:
   FakeReply handle(const FakeRequest& request) override;
@@ -35,6 +39,8 @@ class FakeTokenEndpoint final : public FakeHttpServer {
   std::set<std::string> valid_;  // guarded by mutex_
   int issued_ = 0;               // guarded by mutex_
   int expires_in_ = 3599;        // guarded by mutex_
+  std::string certificate_;      // PEM path; guarded by mutex_
+  bool assertionValid(const std::string& assertion, std::string& why) const;
 };
 
 }  // namespace sendflow::testing
