@@ -557,8 +557,8 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
   const bool advice_draw = r.chance(rates.advice_outside_window);
   flaws.final_late = r.chance(rates.final_late);
 
-  // Dates, counted back from a fixed day so that the library never depends on the clock.
-  const Date anchor = std::chrono::sys_days(std::chrono::year{2026} / 9 / 1);
+  // Dates, counted back from the options' day so that the library never depends on the clock.
+  const Date anchor = options.as_of;
   c.request = anchor - std::chrono::days(r.between(300, 1500));
   c.request_for_advice = c.request + std::chrono::days(r.between(21, 42));
   c.finalised =

@@ -7,6 +7,7 @@
 //
 // Thread-safe (no shared state).
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -69,6 +70,10 @@ struct SyntheticPlan {
 
 struct PlanOptions {
   FlawRates rates;
+  // Every date in the library falls before this day (final plans at least 40 days before it), so
+  // a library written "as of" today has plans finalised in recent months to audit. The default is
+  // fixed so that a library never depends on the clock unless asked to.
+  std::chrono::sys_days as_of = std::chrono::sys_days(std::chrono::year{2026} / 9 / 1);
   double odt_share = 0.35;  // the rest are .docx
   bool related_documents = true;
 };
