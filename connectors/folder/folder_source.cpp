@@ -137,20 +137,13 @@ core::StatusOr<Item> FolderSource::readItem(const std::string& id, long long tic
   return item;
 }
 
-core::StatusOr<Page> FolderSource::listPage(const std::string& cursor) {
-  SENDFLOW_ASSIGN_OR_RETURN(const nlohmann::json state, parseCursor(cursor, kind()));
-  SENDFLOW_ASSIGN_OR_RETURN(
-      HighWaterMark mark,
-      HighWaterMark::fromJson(state.value("hwm", nlohmann::json::object()), "folder connector"));
+core::StatusOr<std::vector<FolderSource::Candidate>> FolderSource::scan(
+    const HighWaterMark& mark) const {
   std::error_code ec;
   if (!fs::is_directory(library_path_, ec)) {
     return core::notFound("folder connector: library folder " + library_path_ +
                           " does not exist (connector.folder.root, connector.library)");
   }
-  struct Candidate {
-    long long tick;
-    std::string id;
-  };
   std::vector<Candidate> candidates;
   fs::recursive_directory_iterator it(library_path_, fs::directory_options::skip_permission_denied,
                                       ec);
@@ -177,12 +170,30 @@ core::StatusOr<Page> FolderSource::listPage(const std::string& cursor) {
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     return a.tick != b.tick ? a.tick < b.tick : a.id < b.id;
   });
+  return candidates;
+}
+
+core::StatusOr<Page> FolderSource::listPage(const std::string& cursor) {
+  SENDFLOW_ASSIGN_OR_RETURN(const nlohmann::json state, parseCursor(cursor, kind()));
+  SENDFLOW_ASSIGN_OR_RETURN(
+      HighWaterMark mark,
+      HighWaterMark::fromJson(state.value("hwm", nlohmann::json::object()), "folder connector"));
+  std::vector<Candidate> candidates;
+  const bool continuing = !cursor.empty() && cursor == pass_cursor_;
+  if (continuing) {
+    candidates = std::move(pass_rest_);
+  } else {
+    SENDFLOW_ASSIGN_OR_RETURN(candidates, scan(mark));
+  }
+  pass_cursor_.clear();
+  pass_rest_.clear();
   Page page;
   const std::size_t count = std::min<std::size_t>(candidates.size(), options_.page_size);
   for (std::size_t i = 0; i < count; ++i) {
     const Candidate& c = candidates[i];
     mark.advance(c.tick, c.id);
     auto item = readItem(c.id, c.tick);
+    if (!item.isOk() && item.status().code() == core::StatusCode::kNotFound) continue;  // removed
     if (!item.isOk()) {
       page.problems.push_back({c.id, item.status()});
       continue;
@@ -195,6 +206,12 @@ core::StatusOr<Page> FolderSource::listPage(const std::string& cursor) {
   }
   page.more = candidates.size() > count;
   page.next_cursor = nlohmann::json{{"hwm", mark.toJson()}}.dump();
+  if (page.more) {
+    pass_cursor_ = page.next_cursor;
+    pass_rest_.assign(
+        std::make_move_iterator(candidates.begin() + static_cast<std::ptrdiff_t>(count)),
+        std::make_move_iterator(candidates.end()));
+  }
   return page;
 }
 

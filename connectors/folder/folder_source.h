@@ -13,7 +13,9 @@
 // so a reader never sees half a document. Not thread-safe.
 
 #include <string>
+#include <vector>
 
+#include "connectors/connector/change_cursor.h"
 #include "connectors/connector/content_limits.h"
 #include "connectors/connector/document_source.h"
 #include "connectors/connector/field_mapping.h"
@@ -44,8 +46,20 @@ class FolderSource final : public DocumentSource {
   core::StatusOr<std::string> resolve(const std::string& id) const;
   core::StatusOr<Item> readItem(const std::string& id, long long tick) const;
 
+  struct Candidate {
+    long long tick;
+    std::string id;
+  };
+
   FolderOptions options_;
   std::string library_path_;
+  // The rest of the current pass, sorted, so that each page does not walk the library again:
+  // valid while listPage is called with `pass_cursor_`, the cursor the last page returned.
+  std::string pass_cursor_;
+  std::vector<Candidate> pass_rest_;
+
+  // The library's documents newer than `mark`, sorted by (tick, id).
+  core::StatusOr<std::vector<Candidate>> scan(const HighWaterMark& mark) const;
 };
 
 // The sidecar path of a document: "plan.docx" -> "plan.docx.meta.json".

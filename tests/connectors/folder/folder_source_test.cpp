@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace sendflow::connectors {
@@ -100,6 +101,39 @@ TEST_F(FolderSourceTest, SymbolicLinksAreNeitherListedNorDownloaded) {
   Item item;
   item.id = "EHC Plans/link.docx";
   EXPECT_EQ(source().download(item, root_ + "/copy").code(), core::StatusCode::kInvalidArgument);
+}
+
+TEST_F(FolderSourceTest, ChangesDuringAPassAreNeitherLostNorFatal) {
+  for (int n = 1; n <= 5; ++n) write("EHC Plans/SF-" + std::to_string(n) + ".docx", "plan");
+  auto folder = source(/*page_size=*/2);
+  auto first = folder.listPage("");
+  ASSERT_TRUE(first.isOk());
+  ASSERT_TRUE(first->more);
+  std::set<std::string> seen;
+  for (const auto& item : first->items) seen.insert(item.name);
+  // Mid-pass: one document not yet delivered is removed, a new one arrives.
+  for (int n = 1; n <= 5; ++n) {
+    const std::string name = "SF-" + std::to_string(n) + ".docx";
+    if (!seen.count(name)) {
+      fs::remove(root_ + "/SEND Library/EHC Plans/" + name);
+      break;
+    }
+  }
+  write("EHC Plans/SF-new.docx", "plan");
+  std::string cursor = first->next_cursor;
+  for (int guard = 0; guard < 10; ++guard) {
+    auto page = folder.listPage(cursor);
+    ASSERT_TRUE(page.isOk()) << page.status().toString();
+    EXPECT_TRUE(page->problems.empty());
+    for (const auto& item : page->items) EXPECT_TRUE(seen.insert(item.name).second) << item.name;
+    cursor = page->next_cursor;
+    if (!page->more) break;
+  }
+  auto next_pass = folder.listPage(cursor);
+  ASSERT_TRUE(next_pass.isOk());
+  for (const auto& item : next_pass->items) EXPECT_TRUE(seen.insert(item.name).second) << item.name;
+  EXPECT_EQ(seen.size(), 5u);  // four of the five, and the new one
+  EXPECT_TRUE(seen.count("SF-new.docx"));
 }
 
 TEST_F(FolderSourceTest, PathsOutsideTheLibraryAreRefused) {
