@@ -34,7 +34,7 @@ bool takeNumberOption(CommandContext& context, const std::string& name, long lon
   return true;
 }
 
-// sample-data --plans N --out DIR [--seed S] [--library NAME] [--jobs N] [--plans-only]
+// sample-data --plans N --out DIR [--seed S] [--library NAME] [--as-of DATE] [--jobs N] [--plans-only]
 int runSampleData(CommandContext& context) {
   sampledata::LibraryOptions options;
   std::string out;
@@ -44,10 +44,19 @@ int runSampleData(CommandContext& context) {
       !takeNumberOption(context, "seed", 0, 1'000'000'000'000'000LL, seed) ||
       !takeNumberOption(context, "jobs", 0, 64, jobs)) {
     context.err << "usage: sendflow sample-data --plans N --out DIR [--seed S] [--library NAME] "
-                   "[--jobs N] [--plans-only]\n";
+                   "[--as-of DATE] [--jobs N] [--plans-only]\n";
     return kExitUsage;
   }
   takeOption(context.args, "library", options.library);
+  std::string as_of;
+  if (takeOption(context.args, "as-of", as_of)) {
+    core::TimePoint day;
+    if (as_of.size() != 10 || !core::parseIso8601(as_of, day)) {
+      context.err << "sendflow: sample-data: --as-of '" << as_of << "' is not a date (YYYY-MM-DD)\n";
+      return kExitUsage;
+    }
+    options.plan.as_of = std::chrono::floor<std::chrono::days>(day);
+  }
   options.plan.related_documents = !takeFlag(context.args, "plans-only");
   if (!context.args.empty()) {
     context.err << "sendflow: sample-data: unexpected argument '" << context.args.front() << "'\n";
@@ -307,7 +316,7 @@ int runConnectorPublish(CommandContext& context) {
 
 void registerConnectorCommands(CommandTable& table) {
   table.push_back({"sample-data",
-                   "sample-data --plans N --out DIR [--seed S] [--library NAME] [--plans-only]",
+                   "sample-data --plans N --out DIR [--seed S] [--library NAME] [--as-of DATE] [--plans-only]",
                    "write a synthetic, anonymised intranet library of EHC plans, reviews and advice",
                    runSampleData});
   table.push_back({"prescreen", "prescreen PATH... [--json] [--jobs N] [--all-types]",

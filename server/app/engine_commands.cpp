@@ -16,6 +16,7 @@
 
 #include "server/app/cli.h"
 #include "server/app/engine_services.h"
+#include "server/app/sample_library.h"
 #include "server/engine/runtime_workers.h"
 #include "server/http/health_server.h"
 
@@ -255,6 +256,8 @@ int runServe(CommandContext& ctx) {
   auto engine = openEngine(ctx.settings, true, ctx.err);
   if (!engine.isOk()) return fail(ctx, "serve", engine.status());
   EngineServices& e = **engine;
+  auto sample = ensureSampleLibrary(ctx.settings, *e.clock, ctx.out);
+  if (!sample.isOk()) return fail(ctx, "serve", sample.status());
   int port = e.http_port;
   if (!port_text.empty()) {
     try {
