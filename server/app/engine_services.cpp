@@ -6,6 +6,7 @@
 
 #include "server/app/module_actions.h"
 #include "server/engine/builtin_actions.h"
+#include "server/engine/calendar.h"
 #include "server/engine/definition_loader.h"
 #include "server/engine/schedule.h"
 #include "server/store/sqlite_store.h"
@@ -60,6 +61,18 @@ core::StatusOr<std::unique_ptr<EngineServices>> openEngine(const Settings& setti
   services->runtime = std::make_unique<engine::Runtime>(*services->store, *services->actions,
                                                         *services->clock, options);
   engine::LoaderOptions loader;
+  // A council's own bank holidays replace the built-in England and Wales list for every
+  // working-day calculation (due dates, reminders, escalations).
+  SENDFLOW_ASSIGN_OR_RETURN(const std::string holidays,
+                            settings.getString("calendar.bank_holidays", ""));
+  if (!holidays.empty()) {
+    auto calendar = engine::WorkingCalendar::parse(holidays);
+    if (!calendar.isOk()) {
+      return settings.badValue("calendar.bank_holidays", calendar.status().message());
+    }
+    engine::WorkingCalendar::setDefault(*calendar);
+    loader.calendar = *calendar;
+  }
   for (const std::string& name : services->actions->names()) loader.known_actions.insert(name);
   services->runtime->setDefinitionParser(
       [loader](
