@@ -112,7 +112,8 @@ class DocgenTemplatesTest : public ::testing::Test {
   }
   void requireTools() {
     if (!haveTool("soffice") || !haveTool("pdftotext")) {
-      GTEST_SKIP() << "LibreOffice and poppler-utils are needed (scripts/install-deps --test)";
+      // scripts/test installs them: a missing tool is a broken test machine, not a reason to pass.
+      FAIL() << "LibreOffice and poppler-utils are needed (scripts/install-deps --test)";
     }
   }
 
@@ -124,6 +125,7 @@ CommandResult DocgenTemplatesTest::conversion_;
 
 TEST_F(DocgenTemplatesTest, BriefingNoteConvertsToPdfWithExpectedText) {
   requireTools();
+  if (HasFailure()) return;
   for (const std::string stem : {"five-minute-briefing-docx", "five-minute-briefing-odt"}) {
     const std::string text = pdfText(stem);
     for (const char* expected :
@@ -142,6 +144,7 @@ TEST_F(DocgenTemplatesTest, BriefingNoteConvertsToPdfWithExpectedText) {
 
 TEST_F(DocgenTemplatesTest, ModerationSheetConvertsToPdfWithExpectedText) {
   requireTools();
+  if (HasFailure()) return;
   for (const std::string stem : {"ehcp-moderation-overview-docx", "ehcp-moderation-overview-odt"}) {
     const std::string text = pdfText(stem);
     for (const char* expected :
@@ -157,6 +160,7 @@ TEST_F(DocgenTemplatesTest, ModerationSheetConvertsToPdfWithExpectedText) {
 
 TEST_F(DocgenTemplatesTest, LineAndStackedBarChartsRenderInLibreOffice) {
   requireTools();
+  if (HasFailure()) return;
   for (const std::string stem : {"charts-docx", "charts-odt"}) {
     const std::string text = pdfText(stem);
     for (const char* expected : {"Audits Good or better (%)", "Target 80%", "Grades by locality",
@@ -169,7 +173,7 @@ TEST_F(DocgenTemplatesTest, LineAndStackedBarChartsRenderInLibreOffice) {
 
 TEST_F(DocgenTemplatesTest, DocxOutputReadsBackWithPythonDocx) {
   if (runCommand("/usr/bin/python3 -c 'import docx'").exit_code != 0) {
-    GTEST_SKIP() << "python3-docx is needed (scripts/install-deps --test)";
+    FAIL() << "python3-docx is needed (scripts/install-deps --test)";
   }
   const std::string script =
       "import docx, sys\n"
