@@ -26,15 +26,16 @@ bool takeNumberOption(CommandContext& context, const std::string& name, long lon
   long long parsed = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), parsed);
   if (error != std::errc() || end != text.data() + text.size() || parsed < low || parsed > high) {
-    context.err << "sendflow: --" << name << ": '" << text << "' is not a whole number from "
-                << low << " to " << high << "\n";
+    context.err << "sendflow: --" << name << ": '" << text << "' is not a whole number from " << low
+                << " to " << high << "\n";
     return false;
   }
   value = parsed;
   return true;
 }
 
-// sample-data --plans N --out DIR [--seed S] [--library NAME] [--as-of DATE] [--jobs N] [--plans-only]
+// sample-data --plans N --out DIR [--seed S] [--library NAME] [--as-of DATE] [--jobs N]
+// [--plans-only]
 int runSampleData(CommandContext& context) {
   sampledata::LibraryOptions options;
   std::string out;
@@ -52,7 +53,8 @@ int runSampleData(CommandContext& context) {
   if (takeOption(context.args, "as-of", as_of)) {
     core::TimePoint day;
     if (as_of.size() != 10 || !core::parseIso8601(as_of, day)) {
-      context.err << "sendflow: sample-data: --as-of '" << as_of << "' is not a date (YYYY-MM-DD)\n";
+      context.err << "sendflow: sample-data: --as-of '" << as_of
+                  << "' is not a date (YYYY-MM-DD)\n";
       return kExitUsage;
     }
     options.plan.as_of = std::chrono::floor<std::chrono::days>(day);
@@ -69,7 +71,7 @@ int runSampleData(CommandContext& context) {
   if (!summary.isOk()) {
     context.err << "sendflow: " << summary.status().message() << "\n";
     return summary.status().code() == core::StatusCode::kInvalidArgument ? kExitInvalidInput
-                                                                        : kExitFailure;
+                                                                         : kExitFailure;
   }
   context.out << "wrote " << summary->plans << " EHC plans (" << summary->docx << " docx, "
               << summary->odt << " odt), " << summary->annual_reviews << " annual reviews and "
@@ -127,7 +129,6 @@ int runPrescreen(CommandContext& context) {
   }
   return kExitOk;
 }
-
 
 // --- connector list / fetch / publish: the configured intranet connector (connector.*) ---
 
@@ -215,7 +216,9 @@ int runConnectorList(CommandContext& context) {
     if (!page->more) break;
   }
   if (json) {
-    context.out << nlohmann::json{{"items", items}, {"problems", problems}, {"cursor", cursor},
+    context.out << nlohmann::json{{"items", items},
+                                  {"problems", problems},
+                                  {"cursor", cursor},
                                   {"resynced", resynced}}
                        .dump(2)
                 << "\n";
@@ -284,7 +287,8 @@ int runConnectorPublish(CommandContext& context) {
                         : key == "document_type"  ? &m.document_type
                                                   : nullptr;
     if (key == "contributors" && value.is_array()) {
-      for (const auto& c : value) m.contributors.push_back(c.is_string() ? c.get<std::string>() : c.dump());
+      for (const auto& c : value)
+        m.contributors.push_back(c.is_string() ? c.get<std::string>() : c.dump());
     } else if (text != nullptr && (value.is_string() || value.is_number())) {
       *text = value.is_string() ? value.get<std::string>() : value.dump();
     } else {
@@ -315,19 +319,22 @@ int runConnectorPublish(CommandContext& context) {
 }  // namespace
 
 void registerConnectorCommands(CommandTable& table) {
-  table.push_back({"sample-data",
-                   "sample-data --plans N --out DIR [--seed S] [--library NAME] [--as-of DATE] [--plans-only]",
-                   "write a synthetic, anonymised intranet library of EHC plans, reviews and advice",
-                   runSampleData});
+  table.push_back(
+      {"sample-data",
+       "sample-data --plans N --out DIR [--seed S] [--library NAME] [--as-of DATE] [--plans-only]",
+       "write a synthetic, anonymised intranet library of EHC plans, reviews and advice",
+       runSampleData});
   table.push_back({"prescreen", "prescreen PATH... [--json] [--jobs N] [--all-types]",
                    "pre-screen EHC plans (DOCX, ODT) for compliance evidence; never a grade",
                    runPrescreen});
   table.push_back({"connector list", "connector list [--since CURSOR] [--json]",
-                   "list the intranet library's documents (changed since CURSOR)", runConnectorList});
+                   "list the intranet library's documents (changed since CURSOR)",
+                   runConnectorList});
   table.push_back({"connector fetch", "connector fetch ID -o FILE",
                    "download one document from the intranet library", runConnectorFetch});
   table.push_back({"connector publish", "connector publish FILE [--name NAME] [--meta JSON]",
-                   "publish a document with metadata to the intranet library", runConnectorPublish});
+                   "publish a document with metadata to the intranet library",
+                   runConnectorPublish});
 }
 
 }  // namespace sendflow::app
