@@ -41,4 +41,21 @@ std::string contentTypeForName(const std::string& name) {
   return "application/octet-stream";
 }
 
+core::StatusOr<std::int64_t> ContentLimits::publishLength(std::istream& content,
+                                                          const std::string& what) const {
+  const std::streampos begin = content.tellg();
+  content.seekg(0, std::ios::end);
+  const std::streampos end = content.tellg();
+  content.seekg(begin);
+  if (begin == std::streampos(-1) || end == std::streampos(-1)) {
+    return core::invalidArgument(what + ": the content stream must be seekable");
+  }
+  const std::int64_t length = static_cast<std::int64_t>(end - begin);
+  if (length > max_bytes) {
+    return core::resourceExhausted(what + ": " + std::to_string(length) +
+                                   " bytes is more than connector.limits.max_bytes");
+  }
+  return length;
+}
+
 }  // namespace sendflow::connectors

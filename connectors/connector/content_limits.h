@@ -4,6 +4,7 @@
 // refused while downloading. Value type; thread-safe for reading.
 
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,11 @@ struct ContentLimits {
   // OK, or kResourceExhausted (too large) / kInvalidArgument (type not accepted) naming the item.
   core::Status check(const Item& item) const;
   bool acceptsType(const std::string& content_type) const;
+
+  // The number of bytes left in `content` from its current position, which stays where it was.
+  // kInvalidArgument when the stream cannot seek, kResourceExhausted above max_bytes; messages
+  // start with `what` ("webdav connector: publish plan.docx").
+  core::StatusOr<std::int64_t> publishLength(std::istream& content, const std::string& what) const;
 };
 
 // The MIME type for a file name's extension ("application/octet-stream" when unknown).

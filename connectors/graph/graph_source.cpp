@@ -417,19 +417,8 @@ core::StatusOr<Item> GraphSource::publish(const PublishRequest& request) {
     return core::invalidArgument("graph connector: " + what + ": not a valid relative path");
   }
   std::istream& content = *request.content;
-  const std::streampos begin = content.tellg();
-  content.seekg(0, std::ios::end);
-  const std::streampos end = content.tellg();
-  content.seekg(begin);
-  if (begin == std::streampos(-1) || end == std::streampos(-1)) {
-    return core::invalidArgument("graph connector: " + what +
-                                 ": the content stream must be seekable");
-  }
-  const std::int64_t length = static_cast<std::int64_t>(end - begin);
-  if (length > options_.limits.max_bytes) {
-    return core::resourceExhausted("graph connector: " + what + ": " + std::to_string(length) +
-                                   " bytes is more than connector.limits.max_bytes");
-  }
+  SENDFLOW_ASSIGN_OR_RETURN(const std::int64_t length,
+                            options_.limits.publishLength(content, "graph connector: " + what));
   const std::string item_path = driveUrl() + "/items/" + percentEncode(options_.folder_id) + ":/" +
                                 percentEncodePath(request.name) + ":";
   nlohmann::json uploaded;

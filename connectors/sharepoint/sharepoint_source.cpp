@@ -309,19 +309,9 @@ core::StatusOr<Item> SharePointSource::publish(const PublishRequest& request) {
       slash == std::string::npos ? request.name : request.name.substr(slash + 1);
 
   std::istream& content = *request.content;
-  const std::streampos begin = content.tellg();
-  content.seekg(0, std::ios::end);
-  const std::streampos end = content.tellg();
-  content.seekg(begin);
-  if (begin == std::streampos(-1) || end == std::streampos(-1)) {
-    return core::invalidArgument("sharepoint connector: " + what +
-                                 ": the content stream must be seekable");
-  }
-  const std::int64_t length = static_cast<std::int64_t>(end - begin);
-  if (length > options_.limits.max_bytes) {
-    return core::resourceExhausted("sharepoint connector: " + what + ": " + std::to_string(length) +
-                                   " bytes is more than connector.limits.max_bytes");
-  }
+  SENDFLOW_ASSIGN_OR_RETURN(
+      const std::int64_t length,
+      options_.limits.publishLength(content, "sharepoint connector: " + what));
 
   std::string folder = options_.folder_url;
   std::size_t start = 0;

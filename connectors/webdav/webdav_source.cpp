@@ -251,19 +251,8 @@ core::StatusOr<Item> WebDavSource::publish(const PublishRequest& request) {
 
   // The content's length, for Content-Length; the stream is sent from where it stands.
   std::istream& content = *request.content;
-  const std::streampos begin = content.tellg();
-  content.seekg(0, std::ios::end);
-  const std::streampos end = content.tellg();
-  content.seekg(begin);
-  if (begin == std::streampos(-1) || end == std::streampos(-1)) {
-    return core::invalidArgument("webdav connector: " + what +
-                                 ": the content stream must be seekable");
-  }
-  const std::int64_t length = static_cast<std::int64_t>(end - begin);
-  if (length > options_.limits.max_bytes) {
-    return core::resourceExhausted("webdav connector: " + what + ": " + std::to_string(length) +
-                                   " bytes is more than connector.limits.max_bytes");
-  }
+  SENDFLOW_ASSIGN_OR_RETURN(const std::int64_t length,
+                            options_.limits.publishLength(content, "webdav connector: " + what));
   const std::string temp =
       (dir.empty() ? "" : dir + "/") + "." + leaf + kTempMarker + uniqueSuffix();
   HttpRequest put;
