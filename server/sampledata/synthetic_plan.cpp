@@ -559,10 +559,14 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
 
   // Dates, counted back from the options' day so that the library never depends on the clock.
   const Date anchor = options.as_of;
-  c.request = anchor - std::chrono::days(r.between(300, 1500));
+  // Final plans spread evenly over the three years before the anchor (the most recent ten days
+  // before it), so a monthly audit of "plans finalised in the last 12 weeks" finds some; the
+  // request comes the plan's 20-week (or late) span before that.
+  const Date finalised = anchor - std::chrono::days(r.between(10, 1100));
+  c.request = finalised - std::chrono::days(flaws.final_late ? r.between(141, 260)
+                                                              : r.between(98, 140));
   c.request_for_advice = c.request + std::chrono::days(r.between(21, 42));
-  c.finalised =
-      c.request + std::chrono::days(flaws.final_late ? r.between(141, 260) : r.between(98, 140));
+  c.finalised = finalised;
   char ref[32];
   std::snprintf(ref, sizeof ref, "SF-%04d-%05d", yearOf(c.finalised), index + 1);
   c.plan_ref = ref;
