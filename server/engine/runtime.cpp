@@ -148,6 +148,24 @@ struct Runtime::Transition {
   std::vector<JobRecord>& leased;
   std::deque<std::string> runnable;  // frames to run
   bool ended = false;
+
+  // A transition of the stored instance `inst`, resumed from its data and execution state.
+  static Transition resume(Runtime& rt, Transaction& tx, const store::InstanceRecord& inst,
+                           std::shared_ptr<const Definition> def, std::string actor,
+                           core::TimePoint now, std::vector<JobRecord>& leased) {
+    return Transition{rt,
+                      tx,
+                      inst,
+                      std::move(def),
+                      parseOr(inst.data_json, json::object()),
+                      parseOr(inst.state_json, json::object()),
+                      std::move(actor),
+                      now,
+                      rt.options_.run_jobs_inline,
+                      leased,
+                      {},
+                      false};
+  }
 };
 
 // The interpreter of definition.h's steps over the execution state:
@@ -977,18 +995,7 @@ core::Status Runtime::completeTask(const std::string& task_id, const json& data,
     SENDFLOW_ASSIGN_OR_RETURN(auto inst, tx.instance(task->instance_id));
     if (!inst) return core::internalError("task '" + task_id + "' has no instance");
     SENDFLOW_ASSIGN_OR_RETURN(auto def, pinned(tx, inst->definition_id, inst->definition_version));
-    Transition t{*this,
-                 tx,
-                 *inst,
-                 def,
-                 parseOr(inst->data_json, json::object()),
-                 parseOr(inst->state_json, json::object()),
-                 actor,
-                 clock_.now(),
-                 options_.run_jobs_inline,
-                 leased,
-                 {},
-                 false};
+    Transition t = Transition::resume(*this, tx, *inst, def, actor, clock_.now(), leased);
     const Step* step = def->findStep(task->step_id);
     if (step == nullptr) return core::internalError("task '" + task_id + "' names no step");
     if (!Interpreter::frames(t).contains(task->frame) ||
@@ -1145,18 +1152,8 @@ core::Status Runtime::applyJob(const JobRecord& job, const json* action_result,
     SENDFLOW_ASSIGN_OR_RETURN(auto inst, tx.instance(job.instance_id));
     if (!inst) return tx.deleteJob(job.id);
     SENDFLOW_ASSIGN_OR_RETURN(auto def, pinned(tx, inst->definition_id, inst->definition_version));
-    Transition t{*this,
-                 tx,
-                 *inst,
-                 def,
-                 parseOr(inst->data_json, json::object()),
-                 parseOr(inst->state_json, json::object()),
-                 job.kind == "action" ? "worker" : "system",
-                 now,
-                 options_.run_jobs_inline,
-                 leased,
-                 {},
-                 false};
+    Transition t = Transition::resume(*this, tx, *inst, def,
+                                      job.kind == "action" ? "worker" : "system", now, leased);
     const std::string fid = payload.value("frame", "");
     const bool awaited =
         Interpreter::frames(t).contains(fid) && Interpreter::frame(t, fid)["wait"].is_object() &&
@@ -1234,18 +1231,7 @@ core::Status Runtime::retryIncident(long long incident_id, const std::string& ac
     if (!inst)
       return core::internalError("incident " + std::to_string(incident_id) + " has no instance");
     SENDFLOW_ASSIGN_OR_RETURN(auto def, pinned(tx, inst->definition_id, inst->definition_version));
-    Transition t{*this,
-                 tx,
-                 *inst,
-                 def,
-                 parseOr(inst->data_json, json::object()),
-                 parseOr(inst->state_json, json::object()),
-                 actor,
-                 clock_.now(),
-                 options_.run_jobs_inline,
-                 leased,
-                 {},
-                 false};
+    Transition t = Transition::resume(*this, tx, *inst, def, actor, clock_.now(), leased);
     std::string fid;
     for (const auto& [id, f] : Interpreter::frames(t).items()) {
       if (f["wait"].is_object() && f["wait"].value("incident", 0LL) == incident_id) fid = id;
