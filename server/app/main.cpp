@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     // No configuration file in this directory: run on built-in defaults and the environment.
     settings = sendflow::app::Settings::fromMap({}, "(built-in defaults)");
   }
-  sendflow::app::CommandContext context{*settings, {args.begin() + static_cast<long>(words), args.end()},
-                                        std::cout, std::cerr};
+  sendflow::app::CommandContext context{
+      *settings, {args.begin() + static_cast<long>(words), args.end()}, std::cout, std::cerr};
   return command->run(context);
 }

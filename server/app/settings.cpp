@@ -17,7 +17,8 @@ namespace {
 std::string environmentName(const std::string& key) {
   std::string name = "SENDFLOW_";
   for (char c : key) {
-    name += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    name += (c == '.' || c == '-') ? '_'
+                                   : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return name;
 }
@@ -158,12 +159,18 @@ core::StatusOr<std::chrono::milliseconds> Settings::getDuration(
   }
   const std::string unit = trim(end);
   double ms = 0;
-  if (unit.empty() || unit == "s") ms = number * 1000;
-  else if (unit == "ms") ms = number;
-  else if (unit == "m") ms = number * 60'000;
-  else if (unit == "h") ms = number * 3'600'000;
-  else if (unit == "d") ms = number * 86'400'000;
-  else return badValue(key, "'" + text + "' is not a duration such as 30s, 5m, 2h or 14d");
+  if (unit.empty() || unit == "s")
+    ms = number * 1000;
+  else if (unit == "ms")
+    ms = number;
+  else if (unit == "m")
+    ms = number * 60'000;
+  else if (unit == "h")
+    ms = number * 3'600'000;
+  else if (unit == "d")
+    ms = number * 86'400'000;
+  else
+    return badValue(key, "'" + text + "' is not a duration such as 30s, 5m, 2h or 14d");
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
 

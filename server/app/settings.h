@@ -25,7 +25,8 @@ class Settings {
   static core::StatusOr<Settings> load(const std::string& path,
                                        const std::map<std::string, std::string>& environment);
   // Builds settings from key/value pairs only (tests, and commands run with no file).
-  static Settings fromMap(std::map<std::string, std::string> values, std::string label = "(defaults)");
+  static Settings fromMap(std::map<std::string, std::string> values,
+                          std::string label = "(defaults)");
   static std::map<std::string, std::string> processEnvironment();
 
   const std::string& source() const { return source_; }

@@ -140,8 +140,8 @@ core::StatusOr<ZipReader> ZipReader::openSource(void* raw_source, std::string la
       return core::resourceExhausted(reader.label_ + ": the package unpacks to more than " +
                                      std::to_string(limits.max_total_size) + " bytes");
     }
-    reader.entries_.push_back(ZipEntry{name, static_cast<std::uint64_t>(i), st.size, st.comp_size,
-                                       st.comp_method});
+    reader.entries_.push_back(
+        ZipEntry{name, static_cast<std::uint64_t>(i), st.size, st.comp_size, st.comp_method});
   }
   return reader;
 }

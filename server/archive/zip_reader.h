@@ -23,16 +23,16 @@ namespace sendflow::archive {
 
 struct ZipLimits {
   std::size_t max_entries = 10'000;
-  std::uint64_t max_entry_size = 256ull << 20;       // one entry, uncompressed
-  std::uint64_t max_total_size = 1ull << 30;         // all entries, uncompressed
-  std::uint64_t max_ratio = 200;                     // uncompressed / compressed, per entry
-  std::uint64_t ratio_applies_above = 1ull << 20;    // small entries may compress very well
+  std::uint64_t max_entry_size = 256ull << 20;     // one entry, uncompressed
+  std::uint64_t max_total_size = 1ull << 30;       // all entries, uncompressed
+  std::uint64_t max_ratio = 200;                   // uncompressed / compressed, per entry
+  std::uint64_t ratio_applies_above = 1ull << 20;  // small entries may compress very well
 };
 
 struct ZipEntry {
   std::string name;
   std::uint64_t index = 0;
-  std::uint64_t size = 0;             // uncompressed
+  std::uint64_t size = 0;  // uncompressed
   std::uint64_t compressed_size = 0;
   std::uint16_t compression_method = 0;  // 0 stored, 8 deflate
 };

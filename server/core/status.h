@@ -51,23 +51,35 @@ class Status {
   std::string message_;
 };
 
-inline Status invalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status invalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status notFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status alreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
-inline Status permissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
-inline Status unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
-inline Status failedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
-inline Status resourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
+inline Status permissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
+inline Status unauthenticated(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
+inline Status failedPrecondition(std::string m) {
+  return {StatusCode::kFailedPrecondition, std::move(m)};
+}
+inline Status resourceExhausted(std::string m) {
+  return {StatusCode::kResourceExhausted, std::move(m)};
+}
 inline Status unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-inline Status deadlineExceeded(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
+inline Status deadlineExceeded(std::string m) {
+  return {StatusCode::kDeadlineExceeded, std::move(m)};
+}
 inline Status internalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
 // Either a value or a non-OK Status. Constructing from an OK Status is a bug (asserts).
 template <typename T>
 class StatusOr {
  public:
-  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  StatusOr(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   StatusOr(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!status_.isOk() && "StatusOr built from an OK status");
     if (status_.isOk()) status_ = internalError("StatusOr built from an OK status");
@@ -76,9 +88,18 @@ class StatusOr {
   bool isOk() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
-  T& value() & { assert(value_); return *value_; }
-  const T& value() const& { assert(value_); return *value_; }
-  T&& value() && { assert(value_); return std::move(*value_); }
+  T& value() & {
+    assert(value_);
+    return *value_;
+  }
+  const T& value() const& {
+    assert(value_);
+    return *value_;
+  }
+  T&& value() && {
+    assert(value_);
+    return std::move(*value_);
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -92,10 +113,10 @@ class StatusOr {
 }  // namespace sendflow::core
 
 // Returns early from the enclosing function when `expr` (a Status) is not OK.
-#define SENDFLOW_RETURN_IF_ERROR(expr)                        \
-  do {                                                        \
-    ::sendflow::core::Status sendflow_status_ = (expr);       \
-    if (!sendflow_status_.isOk()) return sendflow_status_;    \
+#define SENDFLOW_RETURN_IF_ERROR(expr)                     \
+  do {                                                     \
+    ::sendflow::core::Status sendflow_status_ = (expr);    \
+    if (!sendflow_status_.isOk()) return sendflow_status_; \
   } while (false)
 
 #define SENDFLOW_CONCAT_INNER_(a, b) a##b

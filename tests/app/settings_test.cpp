@@ -31,9 +31,9 @@ TEST_F(SettingsTest, ReadsTypedValues) {
 }
 
 TEST_F(SettingsTest, EnvironmentOverridesTheFile) {
-  auto s = Settings::load(path_.string(), {{"SENDFLOW_HTTP_PORT", "9090"},
-                                           {"SENDFLOW_MAIL_FROM", "qa@example.org"},
-                                           {"OTHER", "x"}});
+  auto s = Settings::load(
+      path_.string(),
+      {{"SENDFLOW_HTTP_PORT", "9090"}, {"SENDFLOW_MAIL_FROM", "qa@example.org"}, {"OTHER", "x"}});
   ASSERT_TRUE(s.isOk());
   EXPECT_EQ(*s->getInt("http.port", 1), 9090);
   EXPECT_EQ(*s->getString("mail.from", ""), "qa@example.org");

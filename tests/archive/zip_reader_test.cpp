@@ -17,9 +17,9 @@ std::string makeZip(const std::vector<std::pair<std::string, std::string>>& entr
   zip_source_t* buffer = zip_source_buffer_create(nullptr, 0, 0, &error);
   zip_source_keep(buffer);
   zip_t* archive = zip_open_from_source(buffer, ZIP_TRUNCATE, &error);
+  // libzip reads the contents at zip_close(), so they live until then.
   for (const auto& [name, content] : entries) {
-    auto* copy = new std::string(content);
-    zip_source_t* src = zip_source_buffer(archive, copy->data(), copy->size(), 0);
+    zip_source_t* src = zip_source_buffer(archive, content.data(), content.size(), 0);
     zip_file_add(archive, name.c_str(), src, ZIP_FL_ENC_UTF_8);
     zip_set_file_compression(archive, zip_name_locate(archive, name.c_str(), 0), ZIP_CM_DEFLATE, 9);
   }
@@ -37,7 +37,8 @@ std::string makeZip(const std::vector<std::pair<std::string, std::string>>& entr
 }
 
 TEST(ZipReaderTest, ReadsEntriesByName) {
-  auto reader = ZipReader::openBuffer(makeZip({{"word/document.xml", "<w:document/>"}}), "plan.docx");
+  auto reader =
+      ZipReader::openBuffer(makeZip({{"word/document.xml", "<w:document/>"}}), "plan.docx");
   ASSERT_TRUE(reader.isOk()) << reader.status().toString();
   EXPECT_TRUE(reader->contains("word/document.xml"));
   auto body = reader->read("word/document.xml");
@@ -66,7 +67,8 @@ TEST(ZipReaderTest, RejectsTooManyEntries) {
 TEST(ZipReaderTest, RejectsHighlyCompressedEntriesAsZipBombs) {
   ZipLimits limits;
   limits.ratio_applies_above = 1024;
-  auto reader = ZipReader::openBuffer(makeZip({{"bomb.xml", std::string(4 << 20, 'a')}}), "bomb.docx", limits);
+  auto reader = ZipReader::openBuffer(makeZip({{"bomb.xml", std::string(4 << 20, 'a')}}),
+                                      "bomb.docx", limits);
   ASSERT_FALSE(reader.isOk());
   EXPECT_NE(reader.status().message().find("zip bomb"), std::string::npos);
 }
