@@ -563,8 +563,8 @@ SyntheticPlan generatePlan(std::uint64_t seed, int index, const PlanOptions& opt
   // before it), so a monthly audit of "plans finalised in the last 12 weeks" finds some; the
   // request comes the plan's 20-week (or late) span before that.
   const Date finalised = anchor - std::chrono::days(r.between(10, 1100));
-  c.request = finalised - std::chrono::days(flaws.final_late ? r.between(141, 260)
-                                                              : r.between(98, 140));
+  c.request =
+      finalised - std::chrono::days(flaws.final_late ? r.between(141, 260) : r.between(98, 140));
   c.request_for_advice = c.request + std::chrono::days(r.between(21, 42));
   c.finalised = finalised;
   char ref[32];
