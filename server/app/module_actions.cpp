@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include <Poco/SHA1Engine.h>
 #include <nlohmann/json.hpp>
 
 #include "connectors/factory/connector_factory.h"
@@ -262,7 +263,17 @@ class DocumentRender {
     }
     fs::rename(temp, target, ec);
     if (ec) return core::unavailable("document.render: cannot write " + target.string());
+    Poco::SHA1Engine sha;
+    sha.update(context.idempotency_key);
+    engine::DocumentOutput document;
+    document.id = Poco::DigestEngine::digestToHex(sha.digest()).substr(0, 24);
+    document.name = file_name;
+    document.path = target.string();
+    document.media_type = rendered->content_type;
+    document.size = static_cast<long long>(rendered->bytes.size());
+    context.documents.push_back(document);
     return json{{"path", target.string()},
+                {"document_id", document.id},
                 {"name", file_name},
                 {"template", name},
                 {"content_type", rendered->content_type},

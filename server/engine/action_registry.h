@@ -42,6 +42,15 @@ struct MailMessage {
   std::string body;
 };
 
+// A document an action produced (document.render), recorded so people can download it.
+struct DocumentOutput {
+  std::string id;  // stable across retries (derived from the idempotency key)
+  std::string name;
+  std::string path;
+  std::string media_type;
+  long long size = 0;
+};
+
 // A workflow an action asks the runtime to start (idempotent on `business_key`).
 struct StartRequest {
   std::string workflow_id;
@@ -59,6 +68,7 @@ struct ActionContext {
   // Effects committed with the step's completion, in the same transaction.
   std::vector<MailMessage> mails;
   std::vector<StartRequest> starts;
+  std::vector<DocumentOutput> documents;
 };
 
 using ActionHandler = std::function<core::StatusOr<nlohmann::json>(const nlohmann::json& params,

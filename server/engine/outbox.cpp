@@ -78,14 +78,14 @@ OutboxDispatcher::OutboxDispatcher(store::Store& store, Mailer& mailer, const co
 core::StatusOr<int> OutboxDispatcher::dispatchPending(int limit) {
   std::vector<store::OutboxRecord> pending;
   SENDFLOW_RETURN_IF_ERROR(store_.transact([&](store::Transaction& tx) -> core::Status {
-    SENDFLOW_ASSIGN_OR_RETURN(pending, tx.pendingOutbox(limit));
+    SENDFLOW_ASSIGN_OR_RETURN(pending, tx.pendingOutbox(clock_.now(), limit));
     return core::Status::ok();
   }));
   int sent = 0;
   for (const store::OutboxRecord& m : pending) {
     const core::Status st = mailer_.send(m);
     SENDFLOW_RETURN_IF_ERROR(store_.transact([&](store::Transaction& tx) {
-      return st.isOk() ? tx.markOutboxSent(m.id, clock_.now()) : tx.markOutboxFailed(m.id);
+      return st.isOk() ? tx.markOutboxSent(m.id, clock_.now()) : tx.markOutboxFailed(m.id, clock_.now() + std::chrono::minutes(1), st.message());
     }));
     if (st.isOk()) ++sent;
   }

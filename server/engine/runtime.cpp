@@ -610,6 +610,18 @@ struct Interpreter {
       mail.created_at = t.now;
       SENDFLOW_RETURN_IF_ERROR(t.tx.insertOutbox(mail));
     }
+    for (const DocumentOutput& d : actx.documents) {
+      store::DocumentRecord doc;
+      doc.id = d.id;
+      doc.instance_id = t.rec.id;
+      doc.step_id = step.id;
+      doc.name = d.name;
+      doc.path = d.path;
+      doc.media_type = d.media_type;
+      doc.size = d.size;
+      doc.created_at = t.now;
+      SENDFLOW_RETURN_IF_ERROR(t.tx.insertDocument(doc));
+    }
     if (actx.starts.empty()) return core::Status::ok();
     json started = json::array();
     for (const StartRequest& s : actx.starts) {
@@ -652,7 +664,22 @@ struct Interpreter {
     if (step.due) {
       SENDFLOW_ASSIGN_OR_RETURN(task.due_at, instant(step.due, ctx));
     }
+    // What the task is about: the item of the innermost for-each around it.
+    for (std::string id = fid; !id.empty();) {
+      const json& f = frame(t, id);
+      if (f.contains("locals")) {
+        const Step* owner = t.def->findStep(f.value("owner", ""));
+        if (owner != nullptr && f["locals"].contains(owner->item_name)) {
+          task.subject_json = f["locals"][owner->item_name].dump();
+        }
+        break;
+      }
+      id = f.value("parent", "");
+    }
     SENDFLOW_RETURN_IF_ERROR(t.tx.insertTask(task));
+    if (t.rt.task_listener_ != nullptr) {
+      SENDFLOW_RETURN_IF_ERROR(t.rt.task_listener_->taskCreated(t.tx, task, step, ctx));
+    }
     frame(t, fid)["wait"] = {{"kind", "task"}, {"task", task.id}};
     const std::string recipient = !task.assignee.empty() ? task.assignee : "role:" + task.role;
     if (task.due_at) {
@@ -984,14 +1011,44 @@ core::StatusOr<StartResult> Runtime::startInTransaction(Transaction& tx,
   return startWithin(tx, workflow_id, input, business_key, actor, "", "", false, unused);
 }
 
+void Runtime::setTaskListener(TaskListener* listener) { task_listener_ = listener; }
+
+core::Status Runtime::assignTask(const std::string& task_id, const std::string& assignee,
+                                 const std::string& actor, const TaskChangeOptions& options) {
+  return transition([&](Transaction& tx, std::vector<JobRecord>&) -> core::Status {
+    SENDFLOW_ASSIGN_OR_RETURN(auto task, tx.task(task_id));
+    if (!task) return core::notFound("no task '" + task_id + "'");
+    if (task->status != "open") {
+      return core::conflict("task '" + task_id + "' is " + task->status + ", not open");
+    }
+    if (options.guard) SENDFLOW_RETURN_IF_ERROR(options.guard(tx, *task));
+    const std::string previous = task->assignee;
+    task->assignee = assignee;
+    SENDFLOW_RETURN_IF_ERROR(tx.updateTask(*task));
+    json detail = {{"task", task_id}, {"from", previous}, {"to", assignee}};
+    if (options.audit.is_object()) {
+      for (const auto& [k, v] : options.audit.items()) detail[k] = v;
+    }
+    store::HistoryRecord h;
+    h.instance_id = task->instance_id;
+    h.at = clock_.now();
+    h.actor = actor;
+    h.event = "task.assigned";
+    h.step_id = task->step_id;
+    h.detail_json = detail.dump();
+    return tx.appendHistory(h);
+  });
+}
+
 core::Status Runtime::completeTask(const std::string& task_id, const json& data,
-                                   const std::string& actor) {
+                                   const std::string& actor, const TaskChangeOptions& options) {
   return transition([&](Transaction& tx, std::vector<JobRecord>& leased) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto task, tx.task(task_id));
     if (!task) return core::notFound("no task '" + task_id + "'");
     if (task->status != "open") {
       return core::conflict("task '" + task_id + "' is " + task->status + ", not open");
     }
+    if (options.guard) SENDFLOW_RETURN_IF_ERROR(options.guard(tx, *task));
     SENDFLOW_ASSIGN_OR_RETURN(auto inst, tx.instance(task->instance_id));
     if (!inst) return core::internalError("task '" + task_id + "' has no instance");
     SENDFLOW_ASSIGN_OR_RETURN(auto def, pinned(tx, inst->definition_id, inst->definition_version));
@@ -1033,8 +1090,12 @@ core::Status Runtime::completeTask(const std::string& task_id, const json& data,
     SENDFLOW_RETURN_IF_ERROR(tx.updateTask(*task));
     SENDFLOW_RETURN_IF_ERROR(tx.deleteJobsOfTask(task_id));
     Interpreter::write(t, task->frame, Interpreter::into(*step), data);
-    SENDFLOW_RETURN_IF_ERROR(Interpreter::history(t, "task.completed", step->id,
-                                                  {{"task", task_id}, {"result", data}}, &before));
+    json detail = {{"task", task_id}, {"result", data}};
+    if (options.audit.is_object()) {
+      for (const auto& [k, v] : options.audit.items()) detail[k] = v;
+    }
+    SENDFLOW_RETURN_IF_ERROR(
+        Interpreter::history(t, "task.completed", step->id, std::move(detail), &before));
     Interpreter::moveOn(t, task->frame, *step, jump);
     SENDFLOW_RETURN_IF_ERROR(Interpreter::drive(t));
     return Interpreter::save(t, false);

@@ -62,6 +62,27 @@ struct RuntimeOptions {
 using DefinitionParser = std::function<core::StatusOr<std::shared_ptr<const Definition>>(
     const std::string& source, const std::string& label)>;
 
+// Told, inside the transaction that creates a human task or approval (after its row is
+// written), so what it writes (approval links, the approvers' mails) commits or rolls back
+// with the task. `context` is what the step's expressions see (instance data and the for-each
+// iteration's variables). An error rolls the transition back.
+class TaskListener {
+ public:
+  virtual ~TaskListener() = default;
+  virtual core::Status taskCreated(store::Transaction& tx, const store::TaskRecord& task,
+                                   const Step& step, const nlohmann::json& context) = 0;
+};
+
+// Runs inside the transaction that changes a task, before the change, with the task as read
+// in that transaction: a non-OK Status refuses the change and rolls back (an authorisation
+// check that must not race with another change, or an approval link used up with the task).
+using TaskGuard = std::function<core::Status(store::Transaction&, const store::TaskRecord&)>;
+
+struct TaskChangeOptions {
+  TaskGuard guard;                                  // optional
+  nlohmann::json audit = nlohmann::json::object();  // merged into the history row's detail
+};
+
 struct StartResult {
   std::string instance_id;
   bool created = false;  // false: the business key named an existing instance
@@ -103,7 +124,15 @@ class Runtime {
   // kInvalidArgument naming every bad field and changes nothing; kNotFound for an unknown task;
   // kConflict when it is no longer open.
   core::Status completeTask(const std::string& task_id, const nlohmann::json& data,
-                            const std::string& actor);
+                            const std::string& actor, const TaskChangeOptions& options = {});
+
+  // Gives an open task to `assignee` (empty: back to its role's queue), with a
+  // "task.assigned" history row. kNotFound for an unknown task; kConflict when it is not open.
+  core::Status assignTask(const std::string& task_id, const std::string& assignee,
+                          const std::string& actor, const TaskChangeOptions& options = {});
+
+  // The listener is told of every task created from now on; nullptr for none. Not owned.
+  void setTaskListener(TaskListener* listener);
 
   // Claims up to `limit` due jobs whose lease is free and runs them. Returns how many ran.
   core::StatusOr<int> runDueJobs(int limit);
@@ -148,7 +177,8 @@ class Runtime {
   const core::Clock& clock_;
   RuntimeOptions options_;
   mutable std::mutex mutex_;
-  DefinitionParser parser_;                                          // guarded by mutex_
+  DefinitionParser parser_;                // guarded by mutex_
+  TaskListener* task_listener_ = nullptr;  // set before serving; read without the lock
   std::map<std::string, std::shared_ptr<const Definition>> latest_;  // guarded by mutex_
   std::map<std::pair<std::string, int>, std::shared_ptr<const Definition>> versions_;  // ditto
 };

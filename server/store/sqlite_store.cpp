@@ -64,6 +64,32 @@ const std::vector<std::vector<std::string>>& migrations() {
           "CREATE INDEX outbox_status ON outbox (status, id)",
           "CREATE TABLE schedules (schedule_key TEXT PRIMARY KEY, last_fired BIGINT NOT NULL)",
       },
+      {
+          // 2: the service: what tasks are about, mail retries and HTML, users, approval links,
+          // idempotency keys, generated documents, small state values.
+          "ALTER TABLE tasks ADD COLUMN subject TEXT NOT NULL DEFAULT '{}'",
+          "CREATE INDEX tasks_assignee ON tasks (assignee, status)",
+          "CREATE INDEX tasks_role ON tasks (role, status)",
+          "CREATE INDEX tasks_completed_by ON tasks (completed_by)",
+          "ALTER TABLE outbox ADD COLUMN html_body TEXT NOT NULL DEFAULT ''",
+          "ALTER TABLE outbox ADD COLUMN last_error TEXT NOT NULL DEFAULT ''",
+          "ALTER TABLE outbox ADD COLUMN next_attempt_at BIGINT NOT NULL DEFAULT 0",
+          "CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, "
+          "roles TEXT NOT NULL, source TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+          "CREATE TABLE approval_tokens (token_hash TEXT PRIMARY KEY, task_id TEXT NOT NULL, "
+          "approver TEXT NOT NULL, decision TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at "
+          "BIGINT NOT NULL, used_at BIGINT NOT NULL, used_from TEXT NOT NULL)",
+          "CREATE INDEX approval_tokens_task ON approval_tokens (task_id)",
+          "CREATE TABLE idempotency_keys (principal TEXT NOT NULL, idem_key TEXT NOT NULL, "
+          "request_sha256 TEXT NOT NULL, instance_id TEXT NOT NULL, created_at BIGINT NOT NULL, "
+          "PRIMARY KEY (principal, idem_key))",
+          "CREATE TABLE documents (id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, step_id TEXT "
+          "NOT "
+          "NULL, name TEXT NOT NULL, path TEXT NOT NULL, media_type TEXT NOT NULL, size BIGINT NOT "
+          "NULL, created_at BIGINT NOT NULL)",
+          "CREATE INDEX documents_instance ON documents (instance_id, created_at)",
+          "CREATE TABLE state_values (state_key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+      },
   };
   return kMigrations;
 }
@@ -113,7 +139,13 @@ const char* kInstanceColumns =
     "revision, created_at, updated_at";
 const char* kTaskColumns =
     "id, instance_id, step_id, frame, kind, title, assignee, role, status, result, completed_by, "
-    "due_at, created_at, completed_at";
+    "due_at, created_at, completed_at, subject";
+const char* kOutboxColumns =
+    "id, instance_id, recipient, subject, body, status, attempts, created_at, sent_at, html_body, "
+    "last_error, next_attempt_at";
+const char* kTokenColumns =
+    "token_hash, task_id, approver, decision, created_at, expires_at, used_at, used_from";
+const char* kDocumentColumns = "id, instance_id, step_id, name, path, media_type, size, created_at";
 const char* kJobColumns =
     "id, instance_id, kind, task_id, payload, due_at, attempts, lease_owner, lease_until, "
     "created_at";
@@ -150,6 +182,8 @@ TaskRecord taskRow(const RecordSet& rs, std::size_t r) {
   t.due_at = optionalTime(integer(rs, 11, r));
   t.created_at = fromMs(integer(rs, 12, r));
   t.completed_at = optionalTime(integer(rs, 13, r));
+  t.subject_json = text(rs, 14, r);
+  if (t.subject_json.empty()) t.subject_json = "{}";
   return t;
 }
 
@@ -179,6 +213,9 @@ OutboxRecord outboxRow(const RecordSet& rs, std::size_t r) {
   o.attempts = static_cast<int>(integer(rs, 6, r));
   o.created_at = fromMs(integer(rs, 7, r));
   o.sent_at = optionalTime(integer(rs, 8, r));
+  o.html_body = text(rs, 9, r);
+  o.last_error = text(rs, 10, r);
+  o.next_attempt_at = fromMs(integer(rs, 11, r));
   return o;
 }
 
@@ -297,11 +334,11 @@ class SqliteTransaction final : public Transaction {
   core::Status insertTask(const TaskRecord& t) override {
     return guarded("tasks", [&]() -> core::Status {
       s_ << "INSERT INTO tasks (" << kTaskColumns
-         << ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         << ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           bind(t.id), bind(t.instance_id), bind(t.step_id), bind(t.frame), bind(t.kind),
           bind(t.title), bind(t.assignee), bind(t.role), bind(t.status), bind(t.result_json),
           bind(t.completed_by), bind(msOrZero(t.due_at)), bind(ms(t.created_at)),
-          bind(msOrZero(t.completed_at)), Poco::Data::Keywords::now;
+          bind(msOrZero(t.completed_at)), bind(t.subject_json), Poco::Data::Keywords::now;
       return core::Status::ok();
     });
   }
@@ -342,6 +379,33 @@ class SqliteTransaction final : public Transaction {
       out.reserve(rs.rowCount());
       for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(taskRow(rs, r));
       return out;
+    });
+  }
+
+  core::StatusOr<std::vector<TaskRecord>> listOpenTasksFor(const std::string& user,
+                                                           const std::vector<std::string>& roles,
+                                                           int limit) override {
+    return guarded("tasks", [&]() -> core::StatusOr<std::vector<TaskRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kTaskColumns << " FROM tasks WHERE status = 'open' AND (assignee = ?",
+          bind(user);
+      if (!roles.empty()) {
+        st << " OR (assignee = '' AND role IN (";
+        for (std::size_t i = 0; i < roles.size(); ++i) st << (i ? ", ?" : "?"), bind(roles[i]);
+        st << "))";
+      }
+      st << ") ORDER BY created_at, id LIMIT ?", bind(static_cast<Int64>(limit > 0 ? limit : -1));
+      return selectTasks(st);
+    });
+  }
+  core::StatusOr<std::vector<TaskRecord>> listTasksOfUser(const std::string& user,
+                                                          int limit) override {
+    return guarded("tasks", [&]() -> core::StatusOr<std::vector<TaskRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kTaskColumns
+         << " FROM tasks WHERE assignee = ? OR completed_by = ? ORDER BY created_at, id LIMIT ?",
+          bind(user), bind(user), bind(static_cast<Int64>(limit > 0 ? limit : -1));
+      return selectTasks(st);
     });
   }
 
@@ -518,17 +582,22 @@ class SqliteTransaction final : public Transaction {
   core::Status insertOutbox(OutboxRecord& o) override {
     return guarded("outbox", [&]() -> core::Status {
       s_ << "INSERT INTO outbox (instance_id, recipient, subject, body, status, attempts, "
-            "created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, sent_at, html_body, last_error, next_attempt_at) VALUES (?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?)",
           bind(o.instance_id), bind(o.recipient), bind(o.subject), bind(o.body), bind(o.status),
-          bind(o.attempts), bind(ms(o.created_at)), bind(msOrZero(o.sent_at)),
-          Poco::Data::Keywords::now;
+          bind(o.attempts), bind(ms(o.created_at)), bind(msOrZero(o.sent_at)), bind(o.html_body),
+          bind(o.last_error), bind(ms(o.next_attempt_at)), Poco::Data::Keywords::now;
       o.id = lastRowId();
       return core::Status::ok();
     });
   }
-  core::StatusOr<std::vector<OutboxRecord>> pendingOutbox(int limit) override {
+  core::StatusOr<std::vector<OutboxRecord>> pendingOutbox(TimePoint now, int limit) override {
     return guarded("outbox", [&]() -> core::StatusOr<std::vector<OutboxRecord>> {
-      return selectOutbox("WHERE status = 'pending' ORDER BY id LIMIT ?", limit);
+      Statement st(s_);
+      st << "SELECT " << kOutboxColumns
+         << " FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+          bind(ms(now)), bind(static_cast<Int64>(limit > 0 ? limit : -1));
+      return selectOutbox(st);
     });
   }
   core::Status markOutboxSent(long long id, TimePoint at) override {
@@ -538,16 +607,190 @@ class SqliteTransaction final : public Transaction {
       return core::Status::ok();
     });
   }
-  core::Status markOutboxFailed(long long id) override {
+  core::Status markOutboxFailed(long long id, TimePoint next_attempt_at,
+                                const std::string& error) override {
     return guarded("outbox", [&]() -> core::Status {
-      s_ << "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", bind(static_cast<Int64>(id)),
+      s_ << "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+            "WHERE id = ?",
+          bind(ms(next_attempt_at)), bind(error), bind(static_cast<Int64>(id)),
           Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
+  core::Status markOutboxDead(long long id, const std::string& error) override {
+    return guarded("outbox", [&]() -> core::Status {
+      s_ << "UPDATE outbox SET attempts = attempts + 1, status = 'failed', last_error = ? "
+            "WHERE id = ?",
+          bind(error), bind(static_cast<Int64>(id)), Poco::Data::Keywords::now;
       return core::Status::ok();
     });
   }
   core::StatusOr<std::vector<OutboxRecord>> listOutbox() override {
     return guarded("outbox", [&]() -> core::StatusOr<std::vector<OutboxRecord>> {
-      return selectOutbox("WHERE ? <> 0 ORDER BY id", 1);
+      Statement st(s_);
+      st << "SELECT " << kOutboxColumns << " FROM outbox ORDER BY id";
+      return selectOutbox(st);
+    });
+  }
+
+  core::Status upsertUser(const UserRecord& u) override {
+    return guarded("users", [&]() -> core::Status {
+      Statement st(s_);
+      st << "UPDATE users SET name = ?, email = ?, roles = ?, source = ?, updated_at = ? WHERE "
+            "id = ?",
+          bind(u.name), bind(u.email), bind(u.roles_json), bind(u.source), bind(ms(u.updated_at)),
+          bind(u.id);
+      if (st.execute() == 0) {
+        s_ << "INSERT INTO users (id, name, email, roles, source, updated_at) VALUES (?, ?, ?, ?, "
+              "?, ?)",
+            bind(u.id), bind(u.name), bind(u.email), bind(u.roles_json), bind(u.source),
+            bind(ms(u.updated_at)), Poco::Data::Keywords::now;
+      }
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::optional<UserRecord>> user(const std::string& id) override {
+    return guarded("users", [&]() -> core::StatusOr<std::optional<UserRecord>> {
+      Statement st(s_);
+      st << "SELECT id, name, email, roles, source, updated_at FROM users WHERE id = ?", bind(id);
+      auto all = selectUsers(st);
+      if (all.empty()) return std::optional<UserRecord>();
+      return std::optional<UserRecord>(std::move(all.front()));
+    });
+  }
+  core::StatusOr<std::vector<UserRecord>> listUsers() override {
+    return guarded("users", [&]() -> core::StatusOr<std::vector<UserRecord>> {
+      Statement st(s_);
+      st << "SELECT id, name, email, roles, source, updated_at FROM users ORDER BY id";
+      return selectUsers(st);
+    });
+  }
+
+  core::Status insertApprovalToken(const ApprovalTokenRecord& a) override {
+    return guarded("approval_tokens", [&]() -> core::Status {
+      s_ << "INSERT INTO approval_tokens (token_hash, task_id, approver, decision, created_at, "
+            "expires_at, used_at, used_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          bind(a.token_hash), bind(a.task_id), bind(a.approver), bind(a.decision),
+          bind(ms(a.created_at)), bind(ms(a.expires_at)), bind(msOrZero(a.used_at)),
+          bind(a.used_from), Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::optional<ApprovalTokenRecord>> approvalToken(
+      const std::string& token_hash) override {
+    return guarded("approval_tokens", [&]() -> core::StatusOr<std::optional<ApprovalTokenRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kTokenColumns << " FROM approval_tokens WHERE token_hash = ?",
+          bind(token_hash);
+      auto all = selectTokens(st);
+      if (all.empty()) return std::optional<ApprovalTokenRecord>();
+      return std::optional<ApprovalTokenRecord>(std::move(all.front()));
+    });
+  }
+  core::Status markApprovalTokenUsed(const std::string& token_hash, TimePoint at,
+                                     const std::string& from) override {
+    return guarded("approval_tokens", [&]() -> core::Status {
+      Statement st(s_);
+      st << "UPDATE approval_tokens SET used_at = ?, used_from = ? WHERE token_hash = ? AND "
+            "used_at = 0",
+          bind(ms(at)), bind(from), bind(token_hash);
+      if (st.execute() != 1) return core::conflict("the approval link was used already");
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::vector<ApprovalTokenRecord>> listApprovalTokens(
+      const std::string& task_id) override {
+    return guarded("approval_tokens", [&]() -> core::StatusOr<std::vector<ApprovalTokenRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kTokenColumns
+         << " FROM approval_tokens WHERE task_id = ? ORDER BY approver, decision",
+          bind(task_id);
+      return selectTokens(st);
+    });
+  }
+
+  core::StatusOr<std::optional<IdempotencyRecord>> idempotency(const std::string& principal,
+                                                               const std::string& key) override {
+    return guarded("idempotency_keys", [&]() -> core::StatusOr<std::optional<IdempotencyRecord>> {
+      Statement st(s_);
+      st << "SELECT principal, idem_key, request_sha256, instance_id, created_at FROM "
+            "idempotency_keys WHERE principal = ? AND idem_key = ?",
+          bind(principal), bind(key);
+      st.execute();
+      RecordSet rs(st);
+      if (rs.rowCount() == 0) return std::optional<IdempotencyRecord>();
+      IdempotencyRecord i;
+      i.principal = text(rs, 0, 0);
+      i.key = text(rs, 1, 0);
+      i.request_sha256 = text(rs, 2, 0);
+      i.instance_id = text(rs, 3, 0);
+      i.created_at = fromMs(integer(rs, 4, 0));
+      return std::optional<IdempotencyRecord>(std::move(i));
+    });
+  }
+  core::Status insertIdempotency(const IdempotencyRecord& i) override {
+    return guarded("idempotency_keys", [&]() -> core::Status {
+      s_ << "INSERT INTO idempotency_keys (principal, idem_key, request_sha256, instance_id, "
+            "created_at) VALUES (?, ?, ?, ?, ?)",
+          bind(i.principal), bind(i.key), bind(i.request_sha256), bind(i.instance_id),
+          bind(ms(i.created_at)), Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
+
+  core::Status insertDocument(const DocumentRecord& d) override {
+    return guarded("documents", [&]() -> core::Status {
+      s_ << "INSERT INTO documents (id, instance_id, step_id, name, path, media_type, size, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          bind(d.id), bind(d.instance_id), bind(d.step_id), bind(d.name), bind(d.path),
+          bind(d.media_type), bind(static_cast<Int64>(d.size)), bind(ms(d.created_at)),
+          Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<std::optional<DocumentRecord>> document(const std::string& id) override {
+    return guarded("documents", [&]() -> core::StatusOr<std::optional<DocumentRecord>> {
+      Statement st(s_);
+      st << "SELECT " << kDocumentColumns << " FROM documents WHERE id = ?", bind(id);
+      auto all = selectDocuments(st);
+      if (all.empty()) return std::optional<DocumentRecord>();
+      return std::optional<DocumentRecord>(std::move(all.front()));
+    });
+  }
+  core::StatusOr<std::vector<DocumentRecord>> listDocuments(
+      const std::string& instance_id) override {
+    return guarded("documents", [&]() -> core::StatusOr<std::vector<DocumentRecord>> {
+      Statement st(s_);
+      if (instance_id.empty()) {
+        st << "SELECT " << kDocumentColumns << " FROM documents ORDER BY created_at DESC, id";
+      } else {
+        st << "SELECT " << kDocumentColumns
+           << " FROM documents WHERE instance_id = ? ORDER BY created_at, id",
+            bind(instance_id);
+      }
+      return selectDocuments(st);
+    });
+  }
+
+  core::StatusOr<std::optional<std::string>> stateValue(const std::string& key) override {
+    return guarded("state_values", [&]() -> core::StatusOr<std::optional<std::string>> {
+      Statement st(s_);
+      st << "SELECT value FROM state_values WHERE state_key = ?", bind(key);
+      st.execute();
+      RecordSet rs(st);
+      if (rs.rowCount() == 0) return std::optional<std::string>();
+      return std::optional<std::string>(text(rs, 0, 0));
+    });
+  }
+  core::Status setStateValue(const std::string& key, const std::string& value) override {
+    return guarded("state_values", [&]() -> core::Status {
+      Statement st(s_);
+      st << "UPDATE state_values SET value = ? WHERE state_key = ?", bind(value), bind(key);
+      if (st.execute() == 0) {
+        s_ << "INSERT INTO state_values (state_key, value) VALUES (?, ?)", bind(key), bind(value),
+            Poco::Data::Keywords::now;
+      }
+      return core::Status::ok();
     });
   }
 
@@ -628,16 +871,71 @@ class SqliteTransaction final : public Transaction {
     return out;
   }
 
-  std::vector<OutboxRecord> selectOutbox(const std::string& where, int arg) {
-    Statement st(s_);
-    st << "SELECT id, instance_id, recipient, subject, body, status, attempts, created_at, sent_at "
-          "FROM outbox "
-       << where,
-        bind(arg);
+  static std::vector<OutboxRecord> selectOutbox(Statement& st) {
     st.execute();
     RecordSet rs(st);
     std::vector<OutboxRecord> out;
     for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(outboxRow(rs, r));
+    return out;
+  }
+  static std::vector<TaskRecord> selectTasks(Statement& st) {
+    st.execute();
+    RecordSet rs(st);
+    std::vector<TaskRecord> out;
+    out.reserve(rs.rowCount());
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(taskRow(rs, r));
+    return out;
+  }
+  static std::vector<UserRecord> selectUsers(Statement& st) {
+    st.execute();
+    RecordSet rs(st);
+    std::vector<UserRecord> out;
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+      UserRecord u;
+      u.id = text(rs, 0, r);
+      u.name = text(rs, 1, r);
+      u.email = text(rs, 2, r);
+      u.roles_json = text(rs, 3, r);
+      u.source = text(rs, 4, r);
+      u.updated_at = fromMs(integer(rs, 5, r));
+      out.push_back(std::move(u));
+    }
+    return out;
+  }
+  static std::vector<ApprovalTokenRecord> selectTokens(Statement& st) {
+    st.execute();
+    RecordSet rs(st);
+    std::vector<ApprovalTokenRecord> out;
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+      ApprovalTokenRecord a;
+      a.token_hash = text(rs, 0, r);
+      a.task_id = text(rs, 1, r);
+      a.approver = text(rs, 2, r);
+      a.decision = text(rs, 3, r);
+      a.created_at = fromMs(integer(rs, 4, r));
+      a.expires_at = fromMs(integer(rs, 5, r));
+      a.used_at = optionalTime(integer(rs, 6, r));
+      a.used_from = text(rs, 7, r);
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+  static std::vector<DocumentRecord> selectDocuments(Statement& st) {
+    st.execute();
+    RecordSet rs(st);
+    std::vector<DocumentRecord> out;
+    for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+      DocumentRecord d;
+      d.id = text(rs, 0, r);
+      d.instance_id = text(rs, 1, r);
+      d.step_id = text(rs, 2, r);
+      d.name = text(rs, 3, r);
+      d.path = text(rs, 4, r);
+      d.media_type = text(rs, 5, r);
+      d.size = integer(rs, 6, r);
+      d.created_at = fromMs(integer(rs, 7, r));
+      out.push_back(std::move(d));
+    }
     return out;
   }
 

@@ -67,6 +67,9 @@ struct TaskRecord {
   std::string role;
   std::string status;  // open | completed | cancelled
   std::string result_json;
+  // What the task is about: the for-each item it was created for (a sampled plan, with its
+  // reference, caseworker and contributors), or "{}" when it is not inside a for-each.
+  std::string subject_json = "{}";
   std::string completed_by;
   std::optional<TimePoint> due_at;
   TimePoint created_at;
@@ -112,13 +115,61 @@ struct HistoryRecord {
 struct OutboxRecord {
   long long id = 0;
   std::string instance_id;
-  std::string recipient;
+  std::string recipient;  // an address, a user id, or "role:<role>"
   std::string subject;
-  std::string body;
-  std::string status = "pending";  // pending | sent
+  std::string body;                // plain text
+  std::string html_body;           // empty: the mailer makes HTML from the text
+  std::string status = "pending";  // pending | sent | failed (gave up)
   int attempts = 0;
+  std::string last_error;
+  TimePoint next_attempt_at;  // a pending mail is not sent before this
   TimePoint created_at;
   std::optional<TimePoint> sent_at;
+};
+
+// A person the service knows: from the configured directory file or from their last sign-in.
+// Mail to "role:<role>" goes to every user with that role; approval links go to each approver.
+struct UserRecord {
+  std::string id;
+  std::string name;
+  std::string email;
+  std::string roles_json = "[]";  // sendflow role ids
+  std::string source;             // directory | sign-in
+  TimePoint updated_at;
+};
+
+// One single-use approval link: bound to one task, one approver and one decision. Only the
+// SHA-256 of the token is stored.
+struct ApprovalTokenRecord {
+  std::string token_hash;  // hex SHA-256 of the token in the link
+  std::string task_id;
+  std::string approver;  // user id
+  std::string decision;  // approve | reject
+  TimePoint created_at;
+  TimePoint expires_at;
+  std::optional<TimePoint> used_at;
+  std::string used_from;  // the client address of the deciding request
+};
+
+// A start request's Idempotency-Key, remembered per caller.
+struct IdempotencyRecord {
+  std::string principal;
+  std::string key;
+  std::string request_sha256;  // of the request body: the same key with another body is refused
+  std::string instance_id;
+  TimePoint created_at;
+};
+
+// A document an instance produced (document.render).
+struct DocumentRecord {
+  std::string id;
+  std::string instance_id;
+  std::string step_id;
+  std::string name;  // file name shown to people
+  std::string path;  // where the service keeps it
+  std::string media_type;
+  long long size = 0;
+  TimePoint created_at;
 };
 
 // One unit of work. Every method reports database failures as described at the top.
@@ -154,6 +205,14 @@ class Transaction {
                                                             const std::string& instance_id,
                                                             int limit) = 0;
 
+  // The open tasks `user` may act on: assigned to them, or unassigned in the queue of one of
+  // `roles`; oldest first.
+  virtual core::StatusOr<std::vector<TaskRecord>> listOpenTasksFor(
+      const std::string& user, const std::vector<std::string>& roles, int limit) = 0;
+  // Every task assigned to or completed by `user` (any status), oldest first.
+  virtual core::StatusOr<std::vector<TaskRecord>> listTasksOfUser(const std::string& user,
+                                                                  int limit) = 0;
+
   // Jobs. insertJob sets record.id.
   virtual core::Status insertJob(JobRecord& record) = 0;
   virtual core::StatusOr<std::optional<JobRecord>> job(long long id) = 0;
@@ -183,12 +242,46 @@ class Transaction {
   virtual core::StatusOr<std::vector<HistoryRecord>> listHistory(
       const std::string& instance_id) = 0;
 
-  // Outbox.
+  // Outbox. insertOutbox sets record.id.
   virtual core::Status insertOutbox(OutboxRecord& record) = 0;
-  virtual core::StatusOr<std::vector<OutboxRecord>> pendingOutbox(int limit) = 0;
+  // Pending mails whose next attempt is due at `now`, oldest first.
+  virtual core::StatusOr<std::vector<OutboxRecord>> pendingOutbox(TimePoint now, int limit) = 0;
   virtual core::Status markOutboxSent(long long id, TimePoint at) = 0;
-  virtual core::Status markOutboxFailed(long long id) = 0;  // attempts + 1, stays pending
+  // attempts + 1; stays pending until `next_attempt_at`.
+  virtual core::Status markOutboxFailed(long long id, TimePoint next_attempt_at,
+                                        const std::string& error) = 0;
+  // attempts + 1; status "failed": no more attempts.
+  virtual core::Status markOutboxDead(long long id, const std::string& error) = 0;
   virtual core::StatusOr<std::vector<OutboxRecord>> listOutbox() = 0;
+
+  // Users.
+  virtual core::Status upsertUser(const UserRecord& record) = 0;
+  virtual core::StatusOr<std::optional<UserRecord>> user(const std::string& id) = 0;
+  virtual core::StatusOr<std::vector<UserRecord>> listUsers() = 0;
+
+  // Approval links. markApprovalTokenUsed gives kConflict when the token was used already.
+  virtual core::Status insertApprovalToken(const ApprovalTokenRecord& record) = 0;
+  virtual core::StatusOr<std::optional<ApprovalTokenRecord>> approvalToken(
+      const std::string& token_hash) = 0;
+  virtual core::Status markApprovalTokenUsed(const std::string& token_hash, TimePoint at,
+                                             const std::string& from) = 0;
+  virtual core::StatusOr<std::vector<ApprovalTokenRecord>> listApprovalTokens(
+      const std::string& task_id) = 0;
+
+  // Idempotency keys of starts. insertIdempotency gives kAlreadyExists for a taken key.
+  virtual core::StatusOr<std::optional<IdempotencyRecord>> idempotency(const std::string& principal,
+                                                                       const std::string& key) = 0;
+  virtual core::Status insertIdempotency(const IdempotencyRecord& record) = 0;
+
+  // Generated documents.
+  virtual core::Status insertDocument(const DocumentRecord& record) = 0;
+  virtual core::StatusOr<std::optional<DocumentRecord>> document(const std::string& id) = 0;
+  virtual core::StatusOr<std::vector<DocumentRecord>> listDocuments(
+      const std::string& instance_id) = 0;  // empty: all, newest first
+
+  // Small named values the service keeps between runs (a webhook's change token, say).
+  virtual core::StatusOr<std::optional<std::string>> stateValue(const std::string& key) = 0;
+  virtual core::Status setStateValue(const std::string& key, const std::string& value) = 0;
 
   // Schedules: the last firing started for `schedule_key` ("definition/schedule").
   virtual core::StatusOr<std::optional<TimePoint>> scheduleLastFired(

@@ -233,7 +233,7 @@ TEST_F(SqliteStoreTest, HistoryOutboxAndSchedulesRoundTrip) {
                     SENDFLOW_ASSIGN_OR_RETURN(auto history, tx.listHistory("a"));
                     EXPECT_EQ(history.size(), 1u);
                     EXPECT_EQ(history[0].data_after_json, "{\"x\":2}");
-                    SENDFLOW_ASSIGN_OR_RETURN(auto pending, tx.pendingOutbox(10));
+                    SENDFLOW_ASSIGN_OR_RETURN(auto pending, tx.pendingOutbox(t(10), 10));
                     EXPECT_TRUE(pending.empty());
                     SENDFLOW_ASSIGN_OR_RETURN(auto fired,
                                               tx.scheduleLastFired("ehcp-audit/monthly"));
