@@ -153,8 +153,9 @@ struct Step {
   std::string id;
   StepKind kind = StepKind::kEnd;
   std::string title;
-  std::string next;  // optional jump; empty falls through to the following step
-  std::string into;  // where the step's result goes in instance data; empty = the step id
+  std::string description;  // what the step asks of people (tasks and approvals)
+  std::string next;         // optional jump; empty falls through to the following step
+  std::string into;         // where the step's result goes in instance data; empty = the step id
   SourceLocation where;
 
   // kTask, kApproval

@@ -772,6 +772,18 @@ class DefinitionBuilder {
     Step step;
     step.id = attribute(node, "id").value_or("");
     step.title = attribute(node, "title").value_or("");
+    if (xmlNode* description = firstChild(node, "description")) {
+      // Collapse the indentation of the XML into single spaces.
+      std::string text;
+      bool space = false;
+      for (char c : trim(textOf(description))) {
+        const bool ws = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+        if (ws && !space) text.push_back(' ');
+        if (!ws) text.push_back(c);
+        space = ws;
+      }
+      step.description = text;
+    }
     step.next = attribute(node, "next").value_or("");
     step.into = attribute(node, "into").value_or("");
     step.where = at(node);
