@@ -9,6 +9,7 @@
 #include "server/engine/calendar.h"
 #include "server/engine/definition_loader.h"
 #include "server/engine/schedule.h"
+#include "server/mail/folder_mailer.h"
 #include "server/store/sqlite_store.h"
 
 namespace sendflow::app {
@@ -92,9 +93,11 @@ core::StatusOr<std::unique_ptr<EngineServices>> openEngine(const Settings& setti
                             settings.getPath("mail.outbox.dir", "var/outbox"));
   SENDFLOW_ASSIGN_OR_RETURN(std::string from,
                             settings.getString("mail.from", "sendflow@localhost"));
-  services->mailer = std::make_unique<engine::FolderMailer>(outbox_dir, from);
-  services->outbox = std::make_unique<engine::OutboxDispatcher>(*services->store, *services->mailer,
-                                                                *services->clock);
+  mail::DispatcherOptions mail_options;
+  mail_options.sender.address = from;
+  services->mailer = std::make_unique<mail::FolderMailer>(outbox_dir);
+  services->outbox = std::make_unique<mail::OutboxDispatcher>(*services->store, *services->mailer,
+                                                              *services->clock, mail_options);
 
   if (load_definitions) {
     SENDFLOW_ASSIGN_OR_RETURN(std::string dir, settings.getPath("workflows.dir", "workflows"));

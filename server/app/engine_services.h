@@ -15,9 +15,10 @@
 #include "server/app/settings.h"
 #include "server/core/clock.h"
 #include "server/engine/action_registry.h"
-#include "server/engine/outbox.h"
 #include "server/engine/runtime.h"
 #include "server/engine/scheduler.h"
+#include "server/mail/mailer.h"
+#include "server/mail/outbox_dispatcher.h"
 #include "server/store/store.h"
 
 namespace sendflow::app {
@@ -28,8 +29,8 @@ struct EngineServices {
   std::unique_ptr<engine::ActionRegistry> actions;
   std::unique_ptr<engine::Runtime> runtime;
   std::unique_ptr<engine::Scheduler> scheduler;
-  std::unique_ptr<engine::Mailer> mailer;
-  std::unique_ptr<engine::OutboxDispatcher> outbox;
+  std::unique_ptr<mail::Mailer> mailer;
+  std::unique_ptr<mail::OutboxDispatcher> outbox;
   int workers = 2;
   std::chrono::milliseconds poll_interval{1000};
   std::string http_address = "127.0.0.1";

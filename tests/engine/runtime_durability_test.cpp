@@ -7,9 +7,10 @@
 #include <gtest/gtest.h>
 
 #include "server/engine/definition_loader.h"
-#include "server/engine/outbox.h"
 #include "server/engine/runtime_workers.h"
 #include "server/engine/scheduler.h"
+#include "server/mail/folder_mailer.h"
+#include "server/mail/outbox_dispatcher.h"
 #include "tests/engine/runtime_test_support.h"
 
 namespace sendflow::engine::testing {
@@ -273,8 +274,14 @@ TEST_F(RuntimeDurabilityTest, MailSendCommitsToTheOutboxAndTheFolderMailerWrites
   EXPECT_EQ(status(id), "completed");
   ASSERT_EQ(outbox().size(), 2u);
   const auto dir = std::filesystem::temp_directory_path() / ("sendflow-outbox-" + id);
-  FolderMailer mailer(dir.string(), "sendflow@council.example");
-  OutboxDispatcher dispatcher(*store_, mailer, clock_);
+  mail::FolderMailer mailer(dir.string());
+  mail::DispatcherOptions options;
+  options.sender.address = "sendflow@council.example";
+  options.resolver = [](const std::string& to) -> core::StatusOr<std::vector<std::string>> {
+    if (to == "role:moderator") return std::vector<std::string>{"moderator@council.example"};
+    return mail::resolveAddressOnly(to);
+  };
+  mail::OutboxDispatcher dispatcher(*store_, mailer, clock_, options);
   EXPECT_EQ(*dispatcher.dispatchPending(10), 2);
   EXPECT_EQ(*dispatcher.dispatchPending(10), 0);
   std::ifstream in(dir / (std::to_string(outbox()[0].id) + ".eml"));
