@@ -1,0 +1,158 @@
+#include "server/auth/session_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <stdexcept>
+
+#include "server/auth/crypto.h"
+
+namespace sendflow::auth {
+namespace {
+
+const core::TimePoint kStart{std::chrono::seconds(1795000000)};
+const std::string kSecret = "0123456789abcdef0123456789abcdef-session";
+
+Principal moderator() {
+  Principal p;
+  p.id = "mod-001";
+  p.name = "Marcus Bell";
+  p.email = "marcus.bell@council.example";
+  p.roles = {"moderator", "auditor"};
+  p.via = "oidc";
+  return p;
+}
+
+class SessionCodecTest : public ::testing::Test {
+ protected:
+  core::ManualClock clock_{kStart};
+  SessionCodec codec_{kSecret, clock_, std::chrono::hours(8)};
+};
+
+TEST_F(SessionCodecTest, OpensWhatItSealed) {
+  std::string cookie = codec_.seal(moderator(), "csrf-secret");
+  auto session = codec_.open(cookie);
+  ASSERT_TRUE(session.isOk()) << session.status().toString();
+  EXPECT_EQ(session->principal.id, "mod-001");
+  EXPECT_EQ(session->principal.name, "Marcus Bell");
+  EXPECT_EQ(session->principal.email, "marcus.bell@council.example");
+  EXPECT_EQ(session->principal.roles, (std::set<std::string>{"moderator", "auditor"}));
+  EXPECT_EQ(session->principal.via, "session");
+  EXPECT_EQ(session->csrf_secret, "csrf-secret");
+  EXPECT_EQ(session->expires_at, kStart + std::chrono::hours(8));
+}
+
+TEST_F(SessionCodecTest, TheCookieIsCookieSafe) {
+  std::string cookie = codec_.seal(moderator(), SessionCodec::randomToken(32));
+  for (char c : cookie) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    EXPECT_TRUE(ok) << "character '" << c << "' in " << cookie;
+  }
+}
+
+TEST_F(SessionCodecTest, ExpiresAfterItsLifetime) {
+  std::string cookie = codec_.seal(moderator(), "c");
+  clock_.advance(std::chrono::hours(8) - std::chrono::seconds(1));
+  EXPECT_TRUE(codec_.open(cookie).isOk());
+  clock_.advance(std::chrono::seconds(1));
+  auto expired = codec_.open(cookie);
+  ASSERT_FALSE(expired.isOk());
+  EXPECT_EQ(expired.status().code(), core::StatusCode::kUnauthenticated);
+  EXPECT_NE(expired.status().message().find("expired"), std::string::npos);
+}
+
+TEST_F(SessionCodecTest, RefusesATamperedPayload) {
+  std::string cookie = codec_.seal(moderator(), "c");
+  std::size_t dot = cookie.find('.');
+  auto payload = nlohmann::json::parse(*crypto::base64UrlDecode(cookie.substr(0, dot)));
+  payload["roles"] = {"admin"};
+  std::string forged = crypto::base64UrlEncode(payload.dump()) + cookie.substr(dot);
+  auto result = codec_.open(forged);
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), core::StatusCode::kUnauthenticated);
+  EXPECT_NE(result.status().message().find("signature"), std::string::npos);
+
+  // Every single flipped character is caught.
+  for (std::size_t i = 0; i < cookie.size(); i += 7) {
+    std::string changed = cookie;
+    changed[i] = changed[i] == 'A' ? 'B' : 'A';
+    if (changed == cookie) continue;
+    EXPECT_FALSE(codec_.open(changed).isOk()) << "flipped character " << i;
+  }
+}
+
+TEST_F(SessionCodecTest, RefusesACookieSignedWithAnotherSecret) {
+  SessionCodec other(kSecret + "-other", clock_, std::chrono::hours(8));
+  auto result = codec_.open(other.seal(moderator(), "c"));
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), core::StatusCode::kUnauthenticated);
+}
+
+TEST_F(SessionCodecTest, RefusesMalformedCookies) {
+  for (const std::string& bad :
+       {std::string(""), std::string("x"), std::string("a.b.c"), std::string("."),
+        std::string("!!.??"), std::string(10000, 'a') + ".b"}) {
+    auto result = codec_.open(bad);
+    ASSERT_FALSE(result.isOk()) << bad.substr(0, 40);
+    EXPECT_EQ(result.status().code(), core::StatusCode::kUnauthenticated);
+  }
+  // A correctly signed payload that is not a session.
+  std::string key = crypto::hmacSha256(kSecret, "sendflow session cookie v1");
+  for (const std::string& json :
+       {std::string("[1]"), std::string("{\"v\":1}"),
+        std::string("{\"v\":2,\"id\":\"x\",\"exp\":9999999999}"), std::string("not json")}) {
+    std::string body = crypto::base64UrlEncode(json);
+    std::string cookie = body + "." + crypto::base64UrlEncode(crypto::hmacSha256(key, body));
+    auto result = codec_.open(cookie);
+    ASSERT_FALSE(result.isOk()) << json;
+    EXPECT_NE(result.status().message().find("malformed"), std::string::npos) << json;
+  }
+}
+
+TEST_F(SessionCodecTest, AShortSecretIsRefused) {
+  EXPECT_THROW(SessionCodec("too short", clock_, std::chrono::hours(1)), std::invalid_argument);
+}
+
+TEST_F(SessionCodecTest, CsrfTokensAreBoundToTheSessionAndTheForm) {
+  auto a = codec_.open(codec_.seal(moderator(), SessionCodec::randomToken(32)));
+  auto b = codec_.open(codec_.seal(moderator(), SessionCodec::randomToken(32)));
+  ASSERT_TRUE(a.isOk() && b.isOk());
+  std::string token = csrfToken(*a, "complete-task");
+  EXPECT_TRUE(checkCsrf(*a, "complete-task", token));
+  EXPECT_FALSE(checkCsrf(*a, "approve", token));
+  EXPECT_FALSE(checkCsrf(*b, "complete-task", token));
+  EXPECT_FALSE(checkCsrf(*a, "complete-task", ""));
+  EXPECT_FALSE(checkCsrf(*a, "complete-task", token.substr(1)));
+  Session empty = *a;
+  empty.csrf_secret.clear();
+  EXPECT_FALSE(checkCsrf(empty, "complete-task", csrfToken(empty, "complete-task")));
+}
+
+TEST(RandomTokenTest, IsBase64UrlOfTheRequestedLengthAndDiffersEachTime) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    std::string t = SessionCodec::randomToken(32);
+    EXPECT_EQ(t.size(), 43u);
+    EXPECT_EQ(crypto::base64UrlDecode(t)->size(), 32u);
+    seen.insert(t);
+  }
+  EXPECT_EQ(seen.size(), 100u);
+  EXPECT_EQ(SessionCodec::randomToken(16).size(), 22u);
+}
+
+TEST(Base64UrlTest, RoundTripsAndRefusesNonCanonicalText) {
+  for (const std::string& s : {std::string(""), std::string("f"), std::string("fo"),
+                               std::string("foo"), std::string("foob"), std::string("\xff\xfe")}) {
+    EXPECT_EQ(*crypto::base64UrlDecode(crypto::base64UrlEncode(s)), s);
+  }
+  EXPECT_EQ(crypto::base64UrlEncode("\xfb\xff"), "-_8");
+  EXPECT_FALSE(crypto::base64UrlDecode("a").has_value());
+  EXPECT_FALSE(crypto::base64UrlDecode("ab+/").has_value());
+  EXPECT_FALSE(crypto::base64UrlDecode("Zh").has_value());  // "Zg" is the canonical "f"
+  EXPECT_EQ(*crypto::base64UrlDecode("Zg=="), "f");
+}
+
+}  // namespace
+}  // namespace sendflow::auth
