@@ -245,3 +245,183 @@ TEST_F(SqliteStoreTest, HistoryOutboxAndSchedulesRoundTrip) {
 
 }  // namespace
 }  // namespace sendflow::store
+
+namespace sendflow::store {
+namespace {
+
+class SqliteServiceTablesTest : public SqliteStoreTest {};
+
+TaskRecord openTask(const std::string& id, const std::string& role, const std::string& assignee) {
+  TaskRecord task;
+  task.id = id;
+  task.instance_id = "a";
+  task.step_id = "audit";
+  task.frame = "f";
+  task.kind = "task";
+  task.title = "Audit";
+  task.role = role;
+  task.assignee = assignee;
+  task.status = "open";
+  task.created_at = t(std::stoll(id.substr(1)));
+  task.subject_json = R"({"reference":"SF-1","contributors":["ep-052"]})";
+  return task;
+}
+
+TEST_F(SqliteServiceTablesTest, OpenTasksForAUserAreTheirsAndTheirRolesQueues) {
+  ASSERT_TRUE(store_
+                  ->transact([&](Transaction& tx) -> core::Status {
+                    SENDFLOW_RETURN_IF_ERROR(tx.insertTask(openTask("t1", "auditor", "")));
+                    SENDFLOW_RETURN_IF_ERROR(tx.insertTask(openTask("t2", "auditor", "aud-002")));
+                    SENDFLOW_RETURN_IF_ERROR(tx.insertTask(openTask("t3", "moderator", "")));
+                    SENDFLOW_RETURN_IF_ERROR(tx.insertTask(openTask("t4", "manager", "aud-001")));
+                    TaskRecord done = openTask("t5", "auditor", "aud-001");
+                    done.status = "completed";
+                    done.completed_by = "aud-001";
+                    return tx.insertTask(done);
+                  })
+                  .isOk());
+  ASSERT_TRUE(store_
+                  ->transact([&](Transaction& tx) -> core::Status {
+                    SENDFLOW_ASSIGN_OR_RETURN(auto mine,
+                                              tx.listOpenTasksFor("aud-001", {"auditor"}, 0));
+                    std::vector<std::string> ids;
+                    for (const auto& task : mine) ids.push_back(task.id);
+                    EXPECT_EQ(ids, (std::vector<std::string>{"t1", "t4"}));
+                    EXPECT_EQ(mine[0].subject_json,
+                              R"({"reference":"SF-1","contributors":["ep-052"]})");
+                    SENDFLOW_ASSIGN_OR_RETURN(auto none, tx.listOpenTasksFor("nobody", {}, 0));
+                    EXPECT_TRUE(none.empty());
+                    SENDFLOW_ASSIGN_OR_RETURN(auto history, tx.listTasksOfUser("aud-001", 0));
+                    EXPECT_EQ(history.size(), 2u);  // t4 assigned, t5 completed
+                    return core::Status::ok();
+                  })
+                  .isOk());
+}
+
+TEST_F(SqliteServiceTablesTest, AnApprovalTokenIsUsedOnce) {
+  ApprovalTokenRecord token;
+  token.token_hash = "ab12";
+  token.task_id = "t1";
+  token.approver = "mgr-001";
+  token.decision = "approve";
+  token.created_at = t(1);
+  token.expires_at = t(100);
+  ASSERT_TRUE(store_->transact([&](Transaction& tx) { return tx.insertApprovalToken(token); })
+                  .isOk());
+  EXPECT_TRUE(store_
+                  ->transact([&](Transaction& tx) {
+                    return tx.markApprovalTokenUsed("ab12", t(5), "10.0.0.7");
+                  })
+                  .isOk());
+  const core::Status again = store_->transact(
+      [&](Transaction& tx) { return tx.markApprovalTokenUsed("ab12", t(6), "10.0.0.8"); });
+  EXPECT_EQ(again.code(), core::StatusCode::kConflict);
+  ASSERT_TRUE(store_
+                  ->transact([&](Transaction& tx) -> core::Status {
+                    SENDFLOW_ASSIGN_OR_RETURN(auto read, tx.approvalToken("ab12"));
+                    EXPECT_TRUE(read.has_value());
+                    EXPECT_EQ(read->used_at, std::optional<TimePoint>(t(5)));
+                    EXPECT_EQ(read->used_from, "10.0.0.7");
+                    SENDFLOW_ASSIGN_OR_RETURN(auto missing, tx.approvalToken("cd34"));
+                    EXPECT_FALSE(missing.has_value());
+                    SENDFLOW_ASSIGN_OR_RETURN(auto of_task, tx.listApprovalTokens("t1"));
+                    EXPECT_EQ(of_task.size(), 1u);
+                    return core::Status::ok();
+                  })
+                  .isOk());
+}
+
+TEST_F(SqliteServiceTablesTest, UsersIdempotencyDocumentsAndStateValuesRoundTrip) {
+  ASSERT_TRUE(store_
+                  ->transact([&](Transaction& tx) -> core::Status {
+                    UserRecord u;
+                    u.id = "mgr-001";
+                    u.name = "Head of Service";
+                    u.email = "hos@council.example";
+                    u.roles_json = R"(["manager"])";
+                    u.source = "directory";
+                    u.updated_at = t(1);
+                    SENDFLOW_RETURN_IF_ERROR(tx.upsertUser(u));
+                    u.email = "head@council.example";
+                    u.source = "sign-in";
+                    SENDFLOW_RETURN_IF_ERROR(tx.upsertUser(u));
+                    IdempotencyRecord i{"qa-001", "key-1", "sha", "inst-1", t(2)};
+                    SENDFLOW_RETURN_IF_ERROR(tx.insertIdempotency(i));
+                    DocumentRecord d;
+                    d.id = "d1";
+                    d.instance_id = "inst-1";
+                    d.step_id = "render";
+                    d.name = "briefing.docx";
+                    d.path = "var/documents/inst-1/briefing.docx";
+                    d.media_type = "application/octet-stream";
+                    d.size = 1234;
+                    d.created_at = t(3);
+                    SENDFLOW_RETURN_IF_ERROR(tx.insertDocument(d));
+                    SENDFLOW_RETURN_IF_ERROR(tx.setStateValue("webhook.cursor", "1"));
+                    return tx.setStateValue("webhook.cursor", "2");
+                  })
+                  .isOk());
+  const core::Status duplicate = store_->transact([&](Transaction& tx) {
+    return tx.insertIdempotency({"qa-001", "key-1", "other", "inst-2", t(4)});
+  });
+  EXPECT_EQ(duplicate.code(), core::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store_
+                  ->transact([&](Transaction& tx) -> core::Status {
+                    SENDFLOW_ASSIGN_OR_RETURN(auto users, tx.listUsers());
+                    EXPECT_EQ(users.size(), 1u);
+                    EXPECT_EQ(users[0].email, "head@council.example");
+                    EXPECT_EQ(users[0].source, "sign-in");
+                    SENDFLOW_ASSIGN_OR_RETURN(auto key, tx.idempotency("qa-001", "key-1"));
+                    EXPECT_TRUE(key.has_value() && key->instance_id == "inst-1");
+                    SENDFLOW_ASSIGN_OR_RETURN(auto other, tx.idempotency("aud-001", "key-1"));
+                    EXPECT_FALSE(other.has_value());
+                    SENDFLOW_ASSIGN_OR_RETURN(auto docs, tx.listDocuments("inst-1"));
+                    EXPECT_EQ(docs.size(), 1u);
+                    EXPECT_EQ(docs[0].size, 1234);
+                    SENDFLOW_ASSIGN_OR_RETURN(auto value, tx.stateValue("webhook.cursor"));
+                    EXPECT_EQ(value, std::optional<std::string>("2"));
+                    return core::Status::ok();
+                  })
+                  .isOk());
+}
+
+TEST_F(SqliteServiceTablesTest, AFailedMailWaitsForItsNextAttemptAndADeadOneStops) {
+  OutboxRecord mail;
+  mail.instance_id = "a";
+  mail.recipient = "role:manager";
+  mail.subject = "Approval needed";
+  mail.body = "text";
+  mail.html_body = "<p>text</p>";
+  mail.created_at = t(1);
+  ASSERT_TRUE(store_->transact([&](Transaction& tx) { return tx.insertOutbox(mail); }).isOk());
+  auto pendingAt = [&](long long at) {
+    std::vector<OutboxRecord> out;
+    EXPECT_TRUE(store_
+                    ->transact([&](Transaction& tx) -> core::Status {
+                      SENDFLOW_ASSIGN_OR_RETURN(out, tx.pendingOutbox(t(at), 10));
+                      return core::Status::ok();
+                    })
+                    .isOk());
+    return out;
+  };
+  ASSERT_EQ(pendingAt(2).size(), 1u);
+  EXPECT_EQ(pendingAt(2)[0].html_body, "<p>text</p>");
+  ASSERT_TRUE(store_
+                  ->transact([&](Transaction& tx) {
+                    return tx.markOutboxFailed(mail.id, t(60000), "421 try later");
+                  })
+                  .isOk());
+  EXPECT_TRUE(pendingAt(59999).empty());
+  ASSERT_EQ(pendingAt(60000).size(), 1u);
+  EXPECT_EQ(pendingAt(60000)[0].attempts, 1);
+  EXPECT_EQ(pendingAt(60000)[0].last_error, "421 try later");
+  ASSERT_TRUE(store_
+                  ->transact([&](Transaction& tx) {
+                    return tx.markOutboxDead(mail.id, "550 no such user");
+                  })
+                  .isOk());
+  EXPECT_TRUE(pendingAt(1000000).empty());
+}
+
+}  // namespace
+}  // namespace sendflow::store
