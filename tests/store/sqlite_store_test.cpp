@@ -280,22 +280,21 @@ TEST_F(SqliteServiceTablesTest, OpenTasksForAUserAreTheirsAndTheirRolesQueues) {
                     return tx.insertTask(done);
                   })
                   .isOk());
-  ASSERT_TRUE(store_
-                  ->transact([&](Transaction& tx) -> core::Status {
-                    SENDFLOW_ASSIGN_OR_RETURN(auto mine,
-                                              tx.listOpenTasksFor("aud-001", {"auditor"}, 0));
-                    std::vector<std::string> ids;
-                    for (const auto& task : mine) ids.push_back(task.id);
-                    EXPECT_EQ(ids, (std::vector<std::string>{"t1", "t4"}));
-                    EXPECT_EQ(mine[0].subject_json,
-                              R"({"reference":"SF-1","contributors":["ep-052"]})");
-                    SENDFLOW_ASSIGN_OR_RETURN(auto none, tx.listOpenTasksFor("nobody", {}, 0));
-                    EXPECT_TRUE(none.empty());
-                    SENDFLOW_ASSIGN_OR_RETURN(auto history, tx.listTasksOfUser("aud-001", 0));
-                    EXPECT_EQ(history.size(), 2u);  // t4 assigned, t5 completed
-                    return core::Status::ok();
-                  })
-                  .isOk());
+  ASSERT_TRUE(
+      store_
+          ->transact([&](Transaction& tx) -> core::Status {
+            SENDFLOW_ASSIGN_OR_RETURN(auto mine, tx.listOpenTasksFor("aud-001", {"auditor"}, 0));
+            std::vector<std::string> ids;
+            for (const auto& task : mine) ids.push_back(task.id);
+            EXPECT_EQ(ids, (std::vector<std::string>{"t1", "t4"}));
+            EXPECT_EQ(mine[0].subject_json, R"({"reference":"SF-1","contributors":["ep-052"]})");
+            SENDFLOW_ASSIGN_OR_RETURN(auto none, tx.listOpenTasksFor("nobody", {}, 0));
+            EXPECT_TRUE(none.empty());
+            SENDFLOW_ASSIGN_OR_RETURN(auto history, tx.listTasksOfUser("aud-001", 0));
+            EXPECT_EQ(history.size(), 2u);  // t4 assigned, t5 completed
+            return core::Status::ok();
+          })
+          .isOk());
 }
 
 TEST_F(SqliteServiceTablesTest, AnApprovalTokenIsUsedOnce) {
@@ -306,8 +305,8 @@ TEST_F(SqliteServiceTablesTest, AnApprovalTokenIsUsedOnce) {
   token.decision = "approve";
   token.created_at = t(1);
   token.expires_at = t(100);
-  ASSERT_TRUE(store_->transact([&](Transaction& tx) { return tx.insertApprovalToken(token); })
-                  .isOk());
+  ASSERT_TRUE(
+      store_->transact([&](Transaction& tx) { return tx.insertApprovalToken(token); }).isOk());
   EXPECT_TRUE(store_
                   ->transact([&](Transaction& tx) {
                     return tx.markApprovalTokenUsed("ab12", t(5), "10.0.0.7");
