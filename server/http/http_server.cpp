@@ -62,20 +62,35 @@ std::string loggablePath(const Request& r) {
   return p;
 }
 
+// Counts a request in flight for as long as it lives (graceful stop waits for zero).
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int>& count) : count_(count) { count_.fetch_add(1); }
+  ~InFlight() { count_.fetch_sub(1); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  std::atomic<int>& count_;
+};
+
 class ServiceHandler final : public Poco::Net::HTTPRequestHandler {
  public:
   ServiceHandler(const ServerOptions& options, const Router& router, const Authenticate& auth,
-                 std::ostream* log, std::mutex& log_mutex, RequestObserver* observer, bool tls)
+                 std::ostream* log, std::mutex& log_mutex, RequestObserver* observer, bool tls,
+                 std::atomic<int>& in_flight)
       : options_(options),
         router_(router),
         auth_(auth),
         log_(log),
         log_mutex_(log_mutex),
         observer_(observer),
-        tls_(tls) {}
+        tls_(tls),
+        in_flight_(in_flight) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& in,
                      Poco::Net::HTTPServerResponse& out) override {
+    const InFlight counted(in_flight_);
     const auto started = Clock::now();
     Request req;
     req.method = in.getMethod();
@@ -102,15 +117,17 @@ class ServiceHandler final : public Poco::Net::HTTPRequestHandler {
     req.request_id = wellFormedRequestId(given_id) ? given_id : newRequestId();
     req.client_address = in.clientAddress().host().toString();
     if (options_.trust_forwarded_for) {
+      // The last entry is the one the proxy in front of us appended (what it saw); earlier
+      // entries come from the client and could be anything.
       const std::string fwd = req.header("X-Forwarded-For");
-      if (!fwd.empty()) {
-        std::string first = fwd.substr(0, fwd.find(','));
-        while (!first.empty() && first.front() == ' ') first.erase(0, 1);
-        while (!first.empty() && first.back() == ' ') first.pop_back();
-        if (!first.empty()) req.client_address = first;
-      }
+      const auto comma = fwd.rfind(',');
+      std::string last = comma == std::string::npos ? fwd : fwd.substr(comma + 1);
+      while (!last.empty() && last.front() == ' ') last.erase(0, 1);
+      while (!last.empty() && last.back() == ' ') last.pop_back();
+      if (!last.empty()) req.client_address = last;
     }
 
+    if (observer_ != nullptr) observer_->requestStarted(req);
     Response res = serve(in, req);
     std::size_t bytes = 0;
     write(req, res, out, bytes);
@@ -126,7 +143,9 @@ class ServiceHandler final : public Poco::Net::HTTPRequestHandler {
         in.getContentLength64() > static_cast<Poco::Int64>(options_.max_body_bytes)) {
       return tooLarge(req);
     }
-    if (req.method != "GET" && req.method != "HEAD") {
+    // A request has a body only with Content-Length or chunked transfer coding (RFC 9112 6.3);
+    // without either, Poco would read until the client closes the connection.
+    if (in.hasContentLength() || in.getChunkedTransferEncoding()) {
       try {
         std::istream& body = in.stream();
         std::string data;
@@ -299,22 +318,26 @@ class ServiceHandler final : public Poco::Net::HTTPRequestHandler {
   std::mutex& log_mutex_;
   RequestObserver* observer_;
   bool tls_;
+  std::atomic<int>& in_flight_;
 };
 
 class ServiceFactory final : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   ServiceFactory(const ServerOptions& options, const Router& router, const Authenticate& auth,
-                 std::ostream* log, std::mutex& log_mutex, RequestObserver* observer, bool tls)
+                 std::ostream* log, std::mutex& log_mutex, RequestObserver* observer, bool tls,
+                 std::atomic<int>& in_flight)
       : options_(options),
         router_(router),
         auth_(auth),
         log_(log),
         log_mutex_(log_mutex),
         observer_(observer),
-        tls_(tls) {}
+        tls_(tls),
+        in_flight_(in_flight) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(
       const Poco::Net::HTTPServerRequest&) override {
-    return new ServiceHandler(options_, router_, auth_, log_, log_mutex_, observer_, tls_);
+    return new ServiceHandler(options_, router_, auth_, log_, log_mutex_, observer_, tls_,
+                              in_flight_);
   }
 
  private:
@@ -325,6 +348,7 @@ class ServiceFactory final : public Poco::Net::HTTPRequestHandlerFactory {
   std::mutex& log_mutex_;
   RequestObserver* observer_;
   bool tls_;
+  std::atomic<int>& in_flight_;
 };
 
 }  // namespace
@@ -333,6 +357,7 @@ struct HttpServer::Impl {
   std::unique_ptr<Poco::Net::HTTPServer> server;
   std::mutex log_mutex;
   bool tls = false;
+  std::atomic<int> in_flight{0};
 };
 
 HttpServer::HttpServer(ServerOptions options, const Router& router, Authenticate authenticate,
@@ -369,7 +394,12 @@ core::Status HttpServer::start() {
       context->disableProtocols(Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
                                 Poco::Net::Context::PROTO_TLSV1 |
                                 Poco::Net::Context::PROTO_TLSV1_1);
-      socket = Poco::Net::SecureServerSocket(address, 64, context);
+      Poco::Net::SecureServerSocket secure(context);
+      // SO_REUSEADDR (restart while old connections linger) but not SO_REUSEPORT: a second
+      // server on the same port must fail, not share it.
+      secure.bind(address, true, false);
+      secure.listen(64);
+      socket = secure;
     } catch (const Poco::Net::SSLException& e) {
       return core::invalidArgument("TLS certificate " + options_.tls_certificate_file + " or key " +
                                    options_.tls_private_key_file +
@@ -383,7 +413,10 @@ core::Status HttpServer::start() {
     }
   } else {
     try {
-      socket = Poco::Net::ServerSocket(address, 64);
+      Poco::Net::ServerSocket plain;
+      plain.bind(address, true, false);
+      plain.listen(64);
+      socket = plain;
     } catch (const Poco::Exception& e) {
       return core::unavailable("cannot listen on " + address.toString() + ": " + e.displayText());
     }
@@ -399,7 +432,7 @@ core::Status HttpServer::start() {
   params->setMaxKeepAliveRequests(0);
   impl_->server = std::make_unique<Poco::Net::HTTPServer>(
       new ServiceFactory(options_, router_, authenticate_, access_log_, impl_->log_mutex, observer_,
-                         want_tls),
+                         want_tls, impl_->in_flight),
       socket, params);
   impl_->server->start();
   return core::Status::ok();
@@ -407,13 +440,21 @@ core::Status HttpServer::start() {
 
 void HttpServer::stop(std::chrono::milliseconds grace) {
   if (!impl_->server) return;
-  // Stop accepting; wait for connections in flight to finish, up to the grace period.
+  // Stop accepting; wait for the requests in flight to finish, up to the grace period. Idle
+  // keep-alive connections are not waited for: they are closed below.
   impl_->server->stop();
   const auto until = std::chrono::steady_clock::now() + grace;
-  while (impl_->server->currentConnections() > 0 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   impl_->server->stopAll(true);
+  // The connections' threads end once their sockets are shut down; they still refer to the
+  // router and the options, so wait for them (briefly) before returning.
+  const auto closing = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while ((impl_->server->currentConnections() > 0 || impl_->in_flight.load() > 0) &&
+         std::chrono::steady_clock::now() < closing) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   impl_->server.reset();
 }
 

@@ -52,10 +52,13 @@ struct ServerOptions {
 using Authenticate =
     std::function<core::StatusOr<std::optional<auth::Principal>>(const Request& request)>;
 
-// Told of every finished request (metrics). Must be thread-safe.
+// Told of every request as it starts and when it has finished (metrics). Must be thread-safe.
+// requestStarted sees the request before routing (no route, no principal yet); every
+// requestStarted is followed by one requestFinished for the same request.
 class RequestObserver {
  public:
   virtual ~RequestObserver() = default;
+  virtual void requestStarted(const Request& request) {}
   virtual void requestFinished(const Request& request, int status, std::size_t response_bytes,
                                std::chrono::microseconds duration) = 0;
 };
