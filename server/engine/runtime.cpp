@@ -902,6 +902,16 @@ std::vector<std::shared_ptr<const Definition>> Runtime::definitions() const {
   return out;
 }
 
+core::StatusOr<std::shared_ptr<const Definition>> Runtime::definition(const std::string& id,
+                                                                      int version) {
+  std::shared_ptr<const Definition> found;
+  SENDFLOW_RETURN_IF_ERROR(store_.transact([&](Transaction& tx) -> core::Status {
+    SENDFLOW_ASSIGN_OR_RETURN(found, pinned(tx, id, version));
+    return core::Status::ok();
+  }));
+  return found;
+}
+
 core::StatusOr<std::shared_ptr<const Definition>> Runtime::latest(const std::string& id) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = latest_.find(id);
@@ -963,7 +973,7 @@ core::StatusOr<StartResult> Runtime::startWithin(Transaction& tx, const std::str
                                                  const std::string& actor,
                                                  const std::string& parent_id,
                                                  const std::string& parent_frame, bool lease_jobs,
-                                                 std::vector<JobRecord>& leased) {
+                                                 std::vector<JobRecord>& leased, const json* audit) {
   SENDFLOW_ASSIGN_OR_RETURN(auto def, latest(workflow_id));
   if (!business_key.empty()) {
     SENDFLOW_ASSIGN_OR_RETURN(auto existing, tx.instanceByKey(def->id, business_key));
@@ -981,9 +991,12 @@ core::StatusOr<StartResult> Runtime::startWithin(Transaction& tx, const std::str
   t.state = {{"frames", json::object()}, {"next", 1}};
   if (!parent_frame.empty()) t.state["parent_frame"] = parent_frame;
   const json before = json::object();
-  SENDFLOW_RETURN_IF_ERROR(Interpreter::history(
-      t, "instance.started", "",
-      {{"workflow", def->id}, {"version", def->version}, {"business_key", business_key}}, &before));
+  json detail = {{"workflow", def->id}, {"version", def->version}, {"business_key", business_key}};
+  if (audit != nullptr && audit->is_object()) {
+    for (const auto& [k, v] : audit->items()) detail[k] = v;
+  }
+  SENDFLOW_RETURN_IF_ERROR(
+      Interpreter::history(t, "instance.started", "", std::move(detail), &before));
   Interpreter::newFrame(t, "", "", 0, "", def->body);
   SENDFLOW_RETURN_IF_ERROR(Interpreter::drive(t));
   SENDFLOW_RETURN_IF_ERROR(Interpreter::save(t, /*insert=*/true));
@@ -997,6 +1010,27 @@ core::StatusOr<StartResult> Runtime::start(const std::string& workflow_id, const
   SENDFLOW_RETURN_IF_ERROR(transition([&](Transaction& tx, std::vector<JobRecord>& leased) {
     SENDFLOW_ASSIGN_OR_RETURN(result, startWithin(tx, workflow_id, input, business_key, actor, "",
                                                   "", options_.run_jobs_inline, leased));
+    return core::Status::ok();
+  }));
+  return result;
+}
+
+core::StatusOr<StartResult> Runtime::start(const std::string& workflow_id, const json& input,
+                                           const std::string& business_key,
+                                           const std::string& actor, const StartOptions& options) {
+  StartResult result;
+  SENDFLOW_RETURN_IF_ERROR(transition([&](Transaction& tx, std::vector<JobRecord>& leased) {
+    if (options.before) {
+      SENDFLOW_ASSIGN_OR_RETURN(std::optional<StartResult> earlier, options.before(tx));
+      if (earlier) {
+        result = *earlier;
+        return core::Status::ok();
+      }
+    }
+    SENDFLOW_ASSIGN_OR_RETURN(result,
+                              startWithin(tx, workflow_id, input, business_key, actor, "", "",
+                                          options_.run_jobs_inline, leased, &options.audit));
+    if (options.after) return options.after(tx, result);
     return core::Status::ok();
   }));
   return result;

@@ -18,7 +18,8 @@
 // Expressions see the instance data, the variables of enclosing for-each iterations (the item,
 // `index`, and what the iteration's steps stored), and `now` / `today` from the injected Clock.
 // Inside a for-each body, steps store their results in the iteration; when the for-each ends the
-// iterations' values are collected, in item order, into a list under the for-each's `into`.
+// iterations' values (with the item under its `as` name) are collected, in item order, into a
+// list under the for-each's `into`.
 // `end` ends the instance with its status, except `end` with status "completed" inside a
 // parallel branch or a for-each body, which ends only that branch or iteration.
 //
@@ -29,9 +30,11 @@
 // Thread-safety: all public methods are safe to call from many threads at once.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +91,17 @@ struct StartResult {
   bool created = false;  // false: the business key named an existing instance
 };
 
+// What must commit with a start (an API's idempotency key) and who asked for it.
+struct StartOptions {
+  // Runs first, inside the start's transaction. A value ends the start with that result and
+  // nothing written by the runtime (a replay); an error rolls back and is returned. Optional.
+  std::function<core::StatusOr<std::optional<StartResult>>(store::Transaction&)> before;
+  // Runs inside the transaction after the start (also when the business key named an existing
+  // instance: see StartResult::created); an error rolls the start back. Optional.
+  std::function<core::Status(store::Transaction&, const StartResult&)> after;
+  nlohmann::json audit = nlohmann::json::object();  // merged into the instance.started detail
+};
+
 class Runtime {
  public:
   // `store`, `actions` and `clock` must outlive the Runtime.
@@ -104,6 +118,10 @@ class Runtime {
                              const std::string& source);
   // The latest deployed version of every definition id.
   std::vector<std::shared_ptr<const Definition>> definitions() const;
+  // Version `version` of `id` (an instance's pinned version), reloaded from the store through
+  // the DefinitionParser when it is not in memory. kNotFound when it is not stored. Opens a
+  // transaction of its own: not to be called inside one.
+  core::StatusOr<std::shared_ptr<const Definition>> definition(const std::string& id, int version);
 
   // Starts `workflow_id` with `input` (checked against the declared inputs; defaults applied).
   // With a non-empty business key, a second start with the same key returns the first instance
@@ -111,6 +129,11 @@ class Runtime {
   // naming every bad input.
   core::StatusOr<StartResult> start(const std::string& workflow_id, const nlohmann::json& input,
                                     const std::string& business_key, const std::string& actor);
+  // The same with hooks that commit with the start; its jobs run inline as above. A hook may
+  // run more than once when the transaction is retried after a conflict.
+  core::StatusOr<StartResult> start(const std::string& workflow_id, const nlohmann::json& input,
+                                    const std::string& business_key, const std::string& actor,
+                                    const StartOptions& options);
   // The same inside the caller's transaction (the scheduler uses this so the start and its
   // bookkeeping commit together). Jobs it creates are left for the workers.
   core::StatusOr<StartResult> startInTransaction(store::Transaction& tx,
@@ -160,7 +183,8 @@ class Runtime {
                                           const std::string& business_key, const std::string& actor,
                                           const std::string& parent_id,
                                           const std::string& parent_frame, bool lease_jobs,
-                                          std::vector<store::JobRecord>& leased);
+                                          std::vector<store::JobRecord>& leased,
+                                          const nlohmann::json* audit = nullptr);
   core::Status runJob(const store::JobRecord& job);
   core::Status runAction(const store::JobRecord& job);
   core::Status applyJob(const store::JobRecord& job, const nlohmann::json* action_result,

@@ -6,8 +6,12 @@
 // send approval links to each approver, and to check that a reassignment names a real person
 // with the right role.
 //
-// Thread-safety: safe from many threads (all state is in the store).
+// Thread-safety: safe from many threads (the people are in the store; what each sign-in last
+// wrote is remembered under a mutex).
 
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +37,9 @@ class Directory {
   // config/users.json) and upserts every entry (source "directory"). kInvalidArgument naming
   // the file and the entry for a bad one; nothing is written then.
   core::Status loadFile(const std::string& path);
-  // Records what a sign-in said about the person (source "sign-in").
+  // Records what a sign-in said about the person (source "sign-in"). Called on every
+  // authenticated request, so it writes only when the name, email or roles changed since the
+  // last write for that person, or an hour has passed. kInvalidArgument without a user id.
   core::Status recordSignIn(const auth::Principal& who);
 
   core::StatusOr<std::optional<Person>> find(const std::string& id) const;
@@ -49,8 +55,15 @@ class Directory {
   core::StatusOr<std::vector<std::string>> resolveRecipients(const std::string& recipient) const;
 
  private:
+  struct SignInWritten {
+    std::string fingerprint;  // name, email and roles as last written
+    core::TimePoint written_at;
+  };
+
   store::Store& store_;
   const core::Clock& clock_;
+  std::mutex mutex_;
+  std::map<std::string, SignInWritten> last_sign_in_;  // guarded by mutex_
 };
 
 }  // namespace sendflow::workbench

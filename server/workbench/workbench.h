@@ -131,14 +131,23 @@ class Workbench {
                                      const std::string& idempotency_key,
                                      const RequestOrigin& origin);
 
+  // Oldest first. Instance data (data_json) is shown to oversight roles and to the automation
+  // that started the instance; others get "{}" there (a monthly audit's data holds every
+  // sampled plan). state_json is always "{}" outside the runtime.
   core::StatusOr<std::vector<store::InstanceRecord>> instances(const auth::Principal& who,
                                                                const InstanceQuery& query) const;
   core::StatusOr<InstanceView> instance(const auth::Principal& who, const std::string& id) const;
+  // Oldest first, up to `limit` rows (0: default_limit; capped at max_limit). Callers who see
+  // the instance but not all of it (an auditor in a monthly audit) get the rows about the tasks
+  // they may see and the instance's own events, without the data snapshots.
   core::StatusOr<std::vector<store::HistoryRecord>> history(const auth::Principal& who,
-                                                            const std::string& instance_id) const;
-  // The documents of one instance, or of every visible instance when instance_id is empty.
-  core::StatusOr<std::vector<store::DocumentRecord>> documents(
-      const auth::Principal& who, const std::string& instance_id) const;
+                                                            const std::string& instance_id,
+                                                            int limit = 0) const;
+  // The documents of one instance, or of every visible instance when instance_id is empty
+  // (newest first then), up to `limit` (0: default_limit; capped at max_limit).
+  core::StatusOr<std::vector<store::DocumentRecord>> documents(const auth::Principal& who,
+                                                               const std::string& instance_id,
+                                                               int limit = 0) const;
   core::StatusOr<store::DocumentRecord> document(const auth::Principal& who,
                                                  const std::string& document_id) const;
 
@@ -158,15 +167,48 @@ class Workbench {
   core::Status reassign(const auth::Principal& who, const std::string& task_id,
                         const std::string& assignee, const RequestOrigin& origin);
 
-  // Whether `user_id` may be given `task` (role and conflicts), with the reason when not.
+  // Whether `user_id` may be given `task` (a known user with the task's role, not conflicted);
+  // kPermissionDenied with the reason when not.
   core::Status assignable(const store::TaskRecord& task, const std::string& user_id) const;
+
+  // Whether `who` may start workflows (admin, qa-lead, automation).
+  static bool canStart(const auth::Principal& who);
+  // admin, qa-lead, manager: see everything.
+  static bool isOversight(const auth::Principal& who);
 
   core::StatusOr<Dashboard> dashboard(const auth::Principal& who) const;
 
   engine::Runtime& runtime() { return runtime_; }
   Directory& directory() { return directory_; }
+  const WorkbenchOptions& options() const { return options_; }
 
  private:
+  int effectiveLimit(int limit) const;
+  // The checks below read inside the caller's transaction.
+  core::StatusOr<bool> startedBy(store::Transaction& tx, const std::string& instance_id,
+                                 const std::string& user) const;
+  core::StatusOr<bool> canSeeInstance(store::Transaction& tx, const auth::Principal& who,
+                                      const std::string& instance_id) const;
+  core::StatusOr<bool> seesInstanceData(store::Transaction& tx, const auth::Principal& who,
+                                        const std::string& instance_id) const;
+  core::StatusOr<bool> canSeeTask(store::Transaction& tx, const auth::Principal& who,
+                                  const store::TaskRecord& task) const;
+  // OK, or kPermissionDenied naming why `user_id` may never be given `task`.
+  core::Status conflictOf(store::Transaction& tx, const store::TaskRecord& task,
+                          const std::string& user_id) const;
+  core::Status conflictOf(const store::TaskRecord& task, const std::string& user_id,
+                          const std::vector<store::TaskRecord>& tasks_of_user) const;
+  core::Status assignableIn(store::Transaction& tx, const store::TaskRecord& task,
+                            const std::string& user_id) const;
+  // Reads the task the caller may see (kNotFound otherwise).
+  core::StatusOr<store::TaskRecord> visibleTask(const auth::Principal& who,
+                                                const std::string& task_id) const;
+  // Views of `tasks` for `who`; `tasks_of_user` (the caller's own tasks, for the conflict
+  // checks) is read when null. Opens transactions: not to be called inside one.
+  core::StatusOr<std::vector<TaskView>> views(
+      const auth::Principal& who, std::vector<store::TaskRecord> tasks,
+      const std::vector<store::TaskRecord>* tasks_of_user) const;
+
   engine::Runtime& runtime_;
   Directory& directory_;
   const core::Clock& clock_;
