@@ -1,5 +1,6 @@
 #include "server/http/http_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/ThreadPool.h>
 
 #include "server/core/clock.h"
 
@@ -354,6 +356,9 @@ class ServiceFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 }  // namespace
 
 struct HttpServer::Impl {
+  // Poco serves a keep-alive connection on one thread until it closes, so the pool must hold
+  // as many threads as there are connections at once (the default pool has 16).
+  std::unique_ptr<Poco::ThreadPool> pool;
   std::unique_ptr<Poco::Net::HTTPServer> server;
   std::mutex log_mutex;
   bool tls = false;
@@ -430,10 +435,11 @@ core::Status HttpServer::start() {
   params->setKeepAliveTimeout(Poco::Timespan(options_.keep_alive_timeout.count(), 0));
   params->setTimeout(Poco::Timespan(options_.request_timeout.count(), 0));
   params->setMaxKeepAliveRequests(0);
+  impl_->pool = std::make_unique<Poco::ThreadPool>(2, std::max(2, options_.max_threads), 60);
   impl_->server = std::make_unique<Poco::Net::HTTPServer>(
       new ServiceFactory(options_, router_, authenticate_, access_log_, impl_->log_mutex, observer_,
                          want_tls, impl_->in_flight),
-      socket, params);
+      *impl_->pool, socket, params);
   impl_->server->start();
   return core::Status::ok();
 }
@@ -456,6 +462,8 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   impl_->server.reset();
+  impl_->pool->joinAll();
+  impl_->pool.reset();
 }
 
 }  // namespace sendflow::http

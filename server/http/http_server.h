@@ -36,9 +36,11 @@ struct ServerOptions {
   std::string tls_certificate_file;
   std::string tls_private_key_file;
   std::size_t max_body_bytes = 1024 * 1024;
-  int max_threads = 16;
+  // Connections served at once: Poco keeps a keep-alive connection on its thread until it
+  // closes or idles for keep_alive_timeout, so this bounds concurrent connections, not requests.
+  int max_threads = 128;
   int max_queued = 256;
-  std::chrono::seconds keep_alive_timeout{15};
+  std::chrono::seconds keep_alive_timeout{10};
   std::chrono::seconds request_timeout{30};
   // Take the client address from X-Forwarded-For (behind a reverse proxy you run).
   bool trust_forwarded_for = false;

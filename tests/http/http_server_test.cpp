@@ -390,6 +390,22 @@ TEST_F(HttpServerTest, ServesKeepAliveRequestsOnOneConnection) {
   }
 }
 
+TEST_F(HttpServerTest, ServesMoreOpenKeepAliveConnectionsThanPocosDefaultPool) {
+  // Poco holds a thread per open keep-alive connection; with its default pool of 16 the 17th
+  // connection would wait for an idle one to time out.
+  start();
+  std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> open;
+  for (int i = 0; i < 40; ++i) {
+    auto s = session();
+    s->setTimeout(Poco::Timespan(2, 0));
+    s->setKeepAlive(true);
+    Poco::Net::HTTPRequest request("GET", "/hello", Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setKeepAlive(true);
+    ASSERT_EQ(send(*s, request).status, 200) << "connection " << i;
+    open.push_back(std::move(s));
+  }
+}
+
 TEST_F(HttpServerTest, StopFinishesARequestInFlightAndThenRefusesConnections) {
   start();
   const int port = server_->port();
