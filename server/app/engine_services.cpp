@@ -1,6 +1,7 @@
 #include "server/app/engine_services.h"
 
 #include <fstream>
+#include <iostream>
 #include <ostream>
 #include <sstream>
 
@@ -10,9 +11,83 @@
 #include "server/engine/definition_loader.h"
 #include "server/engine/schedule.h"
 #include "server/mail/folder_mailer.h"
+#include "server/mail/recipient_resolver.h"
+#include "server/mail/smtp_mailer.h"
 #include "server/store/sqlite_store.h"
 
 namespace sendflow::app {
+
+namespace {
+
+// The mail transport and the outbox dispatcher, from the mail.* keys. Failures are logged to
+// stderr, one line each, and kept in the outbox row (status, attempts, last_error).
+core::Status openMail(const Settings& settings, EngineServices& services) {
+  mail::DispatcherOptions options;
+  SENDFLOW_ASSIGN_OR_RETURN(options.sender.address,
+                            settings.getString("mail.from", "sendflow@localhost"));
+  SENDFLOW_ASSIGN_OR_RETURN(options.sender.display_name,
+                            settings.getString("mail.from_name", "sendflow"));
+  // The mail module's checks say "<key>: <problem>"; the settings add the file.
+  auto badMailValue = [&settings](const core::Status& st) {
+    const std::string key = st.message().substr(0, st.message().find(':'));
+    return settings.badValue(key,
+                             st.message().substr(std::min(st.message().size(), key.size() + 2)));
+  };
+  if (core::Status st = mail::checkAddress(options.sender.address, "mail.from"); !st.isOk()) {
+    return badMailValue(st);
+  }
+  if (options.sender.display_name.find_first_of("\r\n") != std::string::npos) {
+    return settings.badValue("mail.from_name", "contains a line break");
+  }
+  SENDFLOW_ASSIGN_OR_RETURN(options.retry.initial,
+                            settings.getDuration("mail.retry.initial", std::chrono::minutes(1)));
+  SENDFLOW_ASSIGN_OR_RETURN(options.retry.max,
+                            settings.getDuration("mail.retry.max", std::chrono::hours(1)));
+  SENDFLOW_ASSIGN_OR_RETURN(long long attempts, settings.getInt("mail.retry.attempts", 12));
+  if (attempts < 1 || attempts > 1000) {
+    return settings.badValue("mail.retry.attempts", "must be 1 to 1000");
+  }
+  options.retry.attempts = static_cast<int>(attempts);
+  if (core::Status st = mail::checkRetryPolicy(options.retry); !st.isOk()) return badMailValue(st);
+  options.resolver = mail::userDirectoryResolver(*services.store);
+  options.log = [](const std::string& line) { std::clog << "sendflow: " << line << std::endl; };
+
+  SENDFLOW_ASSIGN_OR_RETURN(const std::string transport,
+                            settings.getString("mail.transport", "folder"));
+  if (transport == "folder") {
+    SENDFLOW_ASSIGN_OR_RETURN(std::string dir, settings.getPath("mail.outbox.dir", "var/outbox"));
+    if (dir.empty()) return settings.badValue("mail.outbox.dir", "is empty");
+    services.mailer = std::make_unique<mail::FolderMailer>(dir);
+  } else if (transport == "smtp") {
+    mail::SmtpOptions smtp;
+    SENDFLOW_ASSIGN_OR_RETURN(smtp.host, settings.getString("mail.smtp.host", ""));
+    SENDFLOW_ASSIGN_OR_RETURN(long long port, settings.getInt("mail.smtp.port", 25));
+    smtp.port = port < 0 || port > 65535 ? 0 : static_cast<int>(port);
+    SENDFLOW_ASSIGN_OR_RETURN(const std::string starttls,
+                              settings.getString("mail.smtp.starttls", "required"));
+    auto mode = mail::parseStartTls(starttls);
+    if (!mode.isOk()) return settings.badValue("mail.smtp.starttls", mode.status().message());
+    smtp.starttls = *mode;
+    SENDFLOW_ASSIGN_OR_RETURN(smtp.username, settings.getString("mail.smtp.username", ""));
+    SENDFLOW_ASSIGN_OR_RETURN(smtp.password, settings.getString("mail.smtp.password", ""));
+    SENDFLOW_ASSIGN_OR_RETURN(smtp.allow_plain_auth,
+                              settings.getBool("mail.smtp.allow_plain_auth", false));
+    SENDFLOW_ASSIGN_OR_RETURN(smtp.ca_file, settings.getPath("mail.smtp.ca_file", ""));
+    SENDFLOW_ASSIGN_OR_RETURN(smtp.verify_peer, settings.getBool("mail.smtp.verify_peer", true));
+    SENDFLOW_ASSIGN_OR_RETURN(smtp.timeout,
+                              settings.getDuration("mail.smtp.timeout", std::chrono::seconds(30)));
+    SENDFLOW_ASSIGN_OR_RETURN(smtp.helo_name, settings.getString("mail.smtp.helo_name", ""));
+    if (core::Status st = mail::checkSmtpOptions(smtp); !st.isOk()) return badMailValue(st);
+    services.mailer = std::make_unique<mail::SmtpMailer>(std::move(smtp));
+  } else {
+    return settings.badValue("mail.transport", "'" + transport + "' is not folder or smtp");
+  }
+  services.outbox = std::make_unique<mail::OutboxDispatcher>(*services.store, *services.mailer,
+                                                             *services.clock, std::move(options));
+  return core::Status::ok();
+}
+
+}  // namespace
 
 core::StatusOr<std::unique_ptr<EngineServices>> openEngine(const Settings& settings,
                                                            bool load_definitions,
@@ -89,15 +164,7 @@ core::StatusOr<std::unique_ptr<EngineServices>> openEngine(const Settings& setti
         return engine::nextFiring(s, after);
       });
 
-  SENDFLOW_ASSIGN_OR_RETURN(std::string outbox_dir,
-                            settings.getPath("mail.outbox.dir", "var/outbox"));
-  SENDFLOW_ASSIGN_OR_RETURN(std::string from,
-                            settings.getString("mail.from", "sendflow@localhost"));
-  mail::DispatcherOptions mail_options;
-  mail_options.sender.address = from;
-  services->mailer = std::make_unique<mail::FolderMailer>(outbox_dir);
-  services->outbox = std::make_unique<mail::OutboxDispatcher>(*services->store, *services->mailer,
-                                                              *services->clock, mail_options);
+  SENDFLOW_RETURN_IF_ERROR(openMail(settings, *services));
 
   if (load_definitions) {
     SENDFLOW_ASSIGN_OR_RETURN(std::string dir, settings.getPath("workflows.dir", "workflows"));

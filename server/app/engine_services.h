@@ -6,7 +6,8 @@
 // Keys read (config/sendflow.properties documents them):
 //   store.sqlite.path, store.sqlite.synchronous (normal | full), workflows.dir,
 //   engine.workers, engine.poll_interval, engine.job_lease, engine.inline_jobs,
-//   engine.audit_file, mail.outbox.dir, mail.from, http.address, http.port
+//   engine.audit_file, http.address, http.port, mail.transport, mail.outbox.dir, mail.from,
+//   mail.from_name, mail.smtp.*, mail.retry.*
 
 #include <iosfwd>
 #include <memory>

@@ -27,18 +27,6 @@ class BatchGuard {
 
 }  // namespace
 
-core::StatusOr<std::vector<std::string>> resolveAddressOnly(const std::string& recipient) {
-  if (checkAddress(recipient, recipient).isOk()) return std::vector<std::string>{recipient};
-  if (recipient.rfind("role:", 0) == 0) {
-    return core::invalidArgument(recipient +
-                                 ": mail to a role needs the user directory, which is not wired "
-                                 "to this dispatcher");
-  }
-  return core::invalidArgument(recipient +
-                               ": not an email address, and there is no user "
-                               "directory to look it up in");
-}
-
 core::Status checkRetryPolicy(const RetryPolicy& policy) {
   if (policy.initial.count() <= 0) return core::invalidArgument("mail.retry.initial: must be > 0");
   if (policy.max < policy.initial) {

@@ -27,19 +27,10 @@
 #include "server/core/status.h"
 #include "server/mail/mailer.h"
 #include "server/mail/mime_message.h"
+#include "server/mail/recipient_resolver.h"
 #include "server/store/store.h"
 
 namespace sendflow::mail {
-
-// Turns an outbox recipient into the addresses to send to. kInvalidArgument or kNotFound when
-// it names nobody with an address (a permanent failure: the message says who and why); any
-// other error is retried. Must be safe to call from the dispatching thread.
-using RecipientResolver =
-    std::function<core::StatusOr<std::vector<std::string>>(const std::string& recipient)>;
-
-// The resolver used when there is no user directory: an email address resolves to itself;
-// anything else (a user id, "role:<role>") is kInvalidArgument.
-core::StatusOr<std::vector<std::string>> resolveAddressOnly(const std::string& recipient);
 
 struct RetryPolicy {
   std::chrono::milliseconds initial{std::chrono::minutes(1)};  // mail.retry.initial
