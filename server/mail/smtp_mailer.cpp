@@ -236,7 +236,7 @@ class SmtpMailer::Connection {
       std::string final_reply;
       const int final_code = socket.receiveStatusMessage(final_reply);
       if (final_code / 100 != 2)
-        return refusal(final_code, "message refused: " + oneLine(final_reply));
+        return refusal(final_code, "message not accepted: " + oneLine(final_reply));
       dirty_ = false;
       return core::Status::ok();
     } catch (const Poco::Exception& e) {

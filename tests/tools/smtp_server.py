@@ -10,7 +10,9 @@ and serves until SIGTERM or SIGINT. Every accepted message is written to DIR as
 appended to DIR/messages.jsonl:
 
     {"file": "0001.eml", "mail_from": "...", "rcpt_tos": ["..."], "user": "alice" or null,
-     "tls": true or false}
+     "tls": true or false, "peer_port": 51234}
+
+(peer_port is the client's port: mails sent over one connection share it.)
 
 Options:
     --dir DIR             where messages go (created if missing); required
@@ -89,6 +91,7 @@ class Recorder:
             "rcpt_tos": list(envelope.rcpt_tos),
             "user": user,
             "tls": session.ssl is not None,
+            "peer_port": session.peer[1] if session.peer else None,
         }
         with self.lock, open(os.path.join(self.folder, "messages.jsonl"), "a") as log:
             log.write(json.dumps(record) + "\n")
