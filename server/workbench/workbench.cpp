@@ -231,10 +231,11 @@ core::StatusOr<StartOutcome> Workbench::start(const auth::Principal& who,
   engine::StartOptions options;
   options.audit = originAudit(who, origin);
   bool replayed = false;
+  std::string request_sha;  // outlives the hooks below, which capture it
   if (!idempotency_key.empty()) {
     SENDFLOW_RETURN_IF_ERROR(checkIdempotencyKey(idempotency_key));
     // nlohmann::json keeps object members sorted, so dump() is canonical.
-    const std::string request_sha = sha256Hex(
+    request_sha = sha256Hex(
         json{{"workflow", workflow_id}, {"input", given}, {"business_key", business_key}}.dump());
     options.before =
         [&](store::Transaction& tx) -> core::StatusOr<std::optional<engine::StartResult>> {
