@@ -786,7 +786,8 @@ struct Interpreter {
     if (w.value("kind", "") == "each") {
       json result = f.value("locals", json::object());
       const int index = result.value("index", 0);
-      result.erase(owner->item_name);
+      // The item stays in its iteration's result (under the `as` name), so what comes after
+      // the for-each (a report, a moderation overview) can say which plan each result is for.
       result.erase("index");
       w["results"][index] = result;
       w["completed"] = w.value("completed", 0) + 1;

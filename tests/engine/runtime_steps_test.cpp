@@ -95,6 +95,10 @@ TEST_F(RuntimeStepsTest, ForEachRunsOnceForEveryItemAndCollectsResults) {
   EXPECT_EQ(records[0]["record"]["plan"], "P1");
   EXPECT_EQ(records[2]["record"]["plan"], "P3");
   EXPECT_EQ(records[2]["record"]["i"], 2);
+  // Each result says which item it is for.
+  EXPECT_EQ(records[0]["plan"], "P1");
+  EXPECT_EQ(records[2]["plan"], "P3");
+  EXPECT_FALSE(records[0].contains("index"));
   // Results stay in their iteration: nothing leaks into the instance data.
   EXPECT_FALSE(data(id).contains("record"));
 }
