@@ -9,6 +9,11 @@
 // SENDFLOW_OIDC_CLAIMS) is a JSON object merged into every token the provider signs, access and ID
 // tokens alike, e.g. {"preferred_username": "qa-001", "roles": ["SEND.QaLead"]}.
 //
+// --users (or SENDFLOW_OIDC_USERS) is a JSON object of people, by login hint: {"qa-001": {claims},
+// ...}. A browser sign-in whose authorization request carries login_hint=<key> gets that person's
+// claims in its tokens (merged after --claims); the authorize endpoint approves at once, so the
+// login hint is how an end-to-end test chooses who signs in.
+//
 // Prints one JSON line {"issuer": "http://127.0.0.1:N", "port": N, "kid": "..."} on stdout once
 // it serves, then stays up until killed (SIGTERM or SIGINT stop it cleanly).
 import { OAuth2Server } from 'oauth2-mock-server';
@@ -20,6 +25,7 @@ function fail(message) {
 
 let port = 0;
 let claimsText = process.env.SENDFLOW_OIDC_CLAIMS ?? '';
+let usersText = process.env.SENDFLOW_OIDC_USERS ?? '';
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
   const arg = args[i];
@@ -28,8 +34,10 @@ for (let i = 0; i < args.length; i++) {
     if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port: '${args[i]}' is not a port`);
   } else if (arg === '--claims' && i + 1 < args.length) {
     claimsText = args[++i];
+  } else if (arg === '--users' && i + 1 < args.length) {
+    usersText = args[++i];
   } else {
-    fail(`unknown argument '${arg}' (usage: oidc-server.mjs [--port N] [--claims JSON])`);
+    fail(`unknown argument '${arg}' (usage: oidc-server.mjs [--port N] [--claims JSON] [--users JSON])`);
   }
 }
 
@@ -45,10 +53,35 @@ if (claimsText !== '') {
   }
 }
 
+let users = {};
+if (usersText !== '') {
+  try {
+    users = JSON.parse(usersText);
+  } catch (e) {
+    fail(`--users: not valid JSON: ${e.message}`);
+  }
+  if (users === null || typeof users !== 'object' || Array.isArray(users)) {
+    fail('--users: must be a JSON object of login hint -> claims');
+  }
+}
+// Authorization code -> the login hint of the sign-in it was issued for.
+const codeUser = new Map();
+
 const server = new OAuth2Server();
 const key = await server.issuer.keys.generate('RS256');
-server.service.on('beforeTokenSigning', (token) => {
+server.service.on('beforeAuthorizeRedirect', (redirect, req) => {
+  const hint = typeof req.query.login_hint === 'string' ? req.query.login_hint : '';
+  const code = redirect.url.searchParams.get('code');
+  if (hint !== '' && code) codeUser.set(code, hint);
+});
+server.service.on('beforeTokenSigning', (token, req) => {
   Object.assign(token.payload, claims);
+  const code = req && req.body ? req.body.code : undefined;
+  const hint = code ? codeUser.get(code) : undefined;
+  if (hint !== undefined) {
+    if (!(hint in users)) fail(`login_hint '${hint}' is not one of --users`);
+    Object.assign(token.payload, users[hint]);
+  }
 });
 
 await server.start(port, '127.0.0.1');
