@@ -33,10 +33,12 @@ SessionCodec::SessionCodec(std::string secret, const core::Clock& clock,
   secret_ = cookieKey(secret);
 }
 
-std::string SessionCodec::seal(const Principal& principal, std::string csrf_secret) const {
+std::string SessionCodec::seal(const Principal& principal, std::string csrf_secret,
+                               const std::string& purpose) const {
   auto now_s = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch());
   nlohmann::json payload = {
       {"v", kPayloadVersion},
+      {"p", purpose},
       {"id", principal.id},
       {"name", principal.name},
       {"email", principal.email},
@@ -50,7 +52,8 @@ std::string SessionCodec::seal(const Principal& principal, std::string csrf_secr
   return body + "." + crypto::base64UrlEncode(crypto::hmacSha256(secret_, body));
 }
 
-core::StatusOr<Session> SessionCodec::open(const std::string& cookie_value) const {
+core::StatusOr<Session> SessionCodec::open(const std::string& cookie_value,
+                                           const std::string& purpose) const {
   if (cookie_value.empty()) return core::unauthenticated("no session cookie");
   if (cookie_value.size() > kMaxCookieBytes) {
     return core::unauthenticated("the session cookie is too long");
@@ -83,6 +86,13 @@ core::StatusOr<Session> SessionCodec::open(const std::string& cookie_value) cons
       version->get<long long>() != kPayloadVersion || id == nullptr || !id->is_string() ||
       id->get<std::string>().empty() || exp == nullptr || !exp->is_number_integer()) {
     return core::unauthenticated("the session cookie's payload is malformed");
+  }
+  const nlohmann::json* sealed_for = field("p");
+  std::string sealed_purpose =
+      sealed_for != nullptr && sealed_for->is_string() ? sealed_for->get<std::string>() : "";
+  if (sealed_purpose != purpose) {
+    return core::unauthenticated("the cookie was not made for this (" +
+                                 sealed_purpose.substr(0, 40) + ", not " + purpose + ")");
   }
   Session session;
   session.expires_at = core::TimePoint(std::chrono::seconds(exp->get<long long>()));

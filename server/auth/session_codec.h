@@ -24,6 +24,8 @@ namespace sendflow::auth {
 inline constexpr char kSessionCookieName[] = "sendflow_session";
 // The shortest session secret accepted, in bytes.
 inline constexpr std::size_t kMinSessionSecretBytes = 32;
+// The purpose of a browser session cookie (see SessionCodec::seal).
+inline constexpr char kSessionPurpose[] = "session";
 
 struct Session {
   Principal principal;  // via is "session" once opened
@@ -38,11 +40,16 @@ class SessionCodec {
   SessionCodec(std::string secret, const core::Clock& clock, std::chrono::seconds lifetime);
 
   // The cookie value for `principal`, expiring `lifetime` from now. `csrf_secret` is normally
-  // randomToken(32).
-  std::string seal(const Principal& principal, std::string csrf_secret) const;
+  // randomToken(32). `purpose` is signed into the cookie: a cookie sealed for one purpose (say
+  // "sign-in-flow") is refused when opened for another, so short-lived helper cookies made with
+  // the same codec can never pass as a session.
+  std::string seal(const Principal& principal, std::string csrf_secret,
+                   const std::string& purpose = kSessionPurpose) const;
 
-  // Checks the signature and the expiry and returns the session (principal.via = "session").
-  core::StatusOr<Session> open(const std::string& cookie_value) const;
+  // Checks the signature, the purpose and the expiry and returns the session
+  // (principal.via = "session").
+  core::StatusOr<Session> open(const std::string& cookie_value,
+                               const std::string& purpose = kSessionPurpose) const;
 
   std::chrono::seconds lifetime() const { return lifetime_; }
 

@@ -111,6 +111,18 @@ TEST_F(SessionCodecTest, RefusesMalformedCookies) {
   }
 }
 
+TEST_F(SessionCodecTest, ACookieSealedForAnotherPurposeIsRefused) {
+  std::string flow = codec_.seal(moderator(), "kept-state", "sign-in-flow");
+  auto as_session = codec_.open(flow);
+  ASSERT_FALSE(as_session.isOk());
+  EXPECT_EQ(as_session.status().code(), core::StatusCode::kUnauthenticated);
+  EXPECT_NE(as_session.status().message().find("sign-in-flow"), std::string::npos);
+  auto as_flow = codec_.open(flow, "sign-in-flow");
+  ASSERT_TRUE(as_flow.isOk()) << as_flow.status().toString();
+  EXPECT_EQ(as_flow->csrf_secret, "kept-state");
+  EXPECT_FALSE(codec_.open(codec_.seal(moderator(), "c"), "sign-in-flow").isOk());
+}
+
 TEST_F(SessionCodecTest, AShortSecretIsRefused) {
   EXPECT_THROW(SessionCodec("too short", clock_, std::chrono::hours(1)), std::invalid_argument);
 }
