@@ -123,6 +123,10 @@ core::StatusOr<std::unique_ptr<EngineServices>> openEngine(const Settings& setti
   SENDFLOW_ASSIGN_OR_RETURN(options.lease,
                             settings.getDuration("engine.job_lease", std::chrono::minutes(5)));
   SENDFLOW_ASSIGN_OR_RETURN(options.run_jobs_inline, settings.getBool("engine.inline_jobs", true));
+  SENDFLOW_ASSIGN_OR_RETURN(options.public_url, settings.getString("http.public_url", ""));
+  while (!options.public_url.empty() && options.public_url.back() == '/') {
+    options.public_url.pop_back();
+  }
   SENDFLOW_ASSIGN_OR_RETURN(long long workers, settings.getInt("engine.workers", 2));
   if (workers < 1 || workers > 64) return settings.badValue("engine.workers", "must be 1 to 64");
   services->workers = static_cast<int>(workers);

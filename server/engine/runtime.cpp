@@ -974,7 +974,8 @@ core::StatusOr<StartResult> Runtime::startWithin(Transaction& tx, const std::str
                                                  const std::string& actor,
                                                  const std::string& parent_id,
                                                  const std::string& parent_frame, bool lease_jobs,
-                                                 std::vector<JobRecord>& leased, const json* audit) {
+                                                 std::vector<JobRecord>& leased,
+                                                 const json* audit) {
   SENDFLOW_ASSIGN_OR_RETURN(auto def, latest(workflow_id));
   if (!business_key.empty()) {
     SENDFLOW_ASSIGN_OR_RETURN(auto existing, tx.instanceByKey(def->id, business_key));
@@ -1215,20 +1216,30 @@ core::Status Runtime::applyJob(const JobRecord& job, const json* action_result,
       h.at = now;
       h.actor = "scheduler";
       h.step_id = task->step_id;
+      // Which plan the task is about, when it is about one.
+      const json subject = parseOr(task->subject_json, json::object());
+      const std::string plan =
+          subject.is_object() ? subject.value("plan_ref", subject.value("name", "")) : "";
+      const std::string about = plan.empty() ? "" : " (plan " + plan + ")";
+      const std::string link =
+          options_.public_url.empty()
+              ? ""
+              : "\nOpen the task: " + options_.public_url + "/tasks/" + task->id + "\n";
       if (job.kind == "reminder") {
         mail.recipient = payload.value("to", "");
-        mail.subject = "Reminder: " + task->title + " is due on " + due;
-        mail.body = "The task '" + task->title + "' assigned to you is due on " + due + ".\n";
+        mail.subject = "Reminder: " + task->title + about + " is due on " + due;
+        mail.body = "The task '" + task->title + "'" + about + " assigned to you is due on " + due +
+                    ".\n" + link;
         h.event = "task.reminded";
         h.detail_json = json{{"task", task->id}, {"to", mail.recipient}}.dump();
       } else {
         const std::string to = payload.value("to", "");
         const std::string to_role = payload.value("to_role", "");
         mail.recipient = !to.empty() ? to : "role:" + to_role;
-        mail.subject = "Escalation: " + task->title + " was due on " + due;
-        mail.body = "The task '" + task->title + "' (assigned to " +
+        mail.subject = "Escalation: " + task->title + about + " was due on " + due;
+        mail.body = "The task '" + task->title + "'" + about + " (assigned to " +
                     (task->assignee.empty() ? "role " + task->role : task->assignee) +
-                    ") was due on " + due + " and is not done.\n";
+                    ") was due on " + due + " and is not done.\n" + link;
         if (payload.value("reassign", false)) {
           if (!to.empty()) task->assignee = to;
           if (!to_role.empty()) task->role = to_role;

@@ -58,6 +58,9 @@ struct RuntimeOptions {
   // Retry delays for actions whose step sets no backoff / max backoff.
   std::chrono::milliseconds default_backoff{std::chrono::seconds(10)};
   std::chrono::milliseconds default_max_backoff{std::chrono::minutes(10)};
+  // The service's address as people reach it ("https://sendflow.council.example"); reminder
+  // and escalation mails link to the task page under it. Empty: no link.
+  std::string public_url;
 };
 
 // Parses a stored definition source back into a Definition (DefinitionLoader::loadString in app

@@ -176,5 +176,29 @@ TEST_F(RuntimeTaskHooksTest, AnActionsDocumentsAreRecordedWithTheStep) {
   EXPECT_EQ(docs[0].size, 42);
 }
 
+TEST_F(RuntimeTaskHooksTest, RemindersNameThePlanAndLinkToTheTask) {
+  RuntimeOptions options;
+  options.node_id = "test-node";
+  options.public_url = "https://sendflow.council.example";
+  runtime_ = std::make_unique<Runtime>(*store_, actions_, clock_, options);
+  Step each = auditPerPlan();
+  Step& audit = each.body.steps[0];
+  audit.assignee = E("'aud-001'");
+  audit.due = E("'2026-11-10T09:00:00Z'");
+  audit.reminders.push_back({E("'P1D'"), {}});
+  deploy(workflow("each", {each}));
+  clock_.set(at("2026-11-02T09:00:00Z"));
+  const std::string id = start("each", {{"plans", {{{"plan_ref", "SF-2024-00004"}}}}});
+  const std::string task_id = openTasks(id)[0].id;
+  clock_.set(at("2026-11-09T09:00:00Z"));
+  ASSERT_EQ(*runtime_->runDueJobs(10), 1);
+  ASSERT_EQ(outbox().size(), 1u);
+  const store::OutboxRecord mail = outbox()[0];
+  EXPECT_EQ(mail.recipient, "aud-001");
+  EXPECT_NE(mail.subject.find("(plan SF-2024-00004)"), std::string::npos) << mail.subject;
+  EXPECT_NE(mail.body.find("https://sendflow.council.example/tasks/" + task_id), std::string::npos)
+      << mail.body;
+}
+
 }  // namespace
 }  // namespace sendflow::engine::testing
