@@ -1,5 +1,7 @@
 #include "connectors/webdav/multistatus_parser.h"
 
+#include "server/core/markup_escape.h"
+
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeParser.h>
 #include <Poco/URI.h>
@@ -157,30 +159,6 @@ std::string propertyLocalName(const std::string& column) {
   return name;
 }
 
-std::string xmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string xmlEscape(const std::string& text) { return core::markupEscaped(text); }
 
 }  // namespace sendflow::connectors

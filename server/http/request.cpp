@@ -1,5 +1,7 @@
 #include "server/http/request.h"
 
+#include "server/core/markup_escape.h"
+
 #include <strings.h>
 #include <algorithm>
 #include <cctype>
@@ -245,31 +247,6 @@ std::string urlEncode(const std::string& text) {
   return out;
 }
 
-std::string htmlEscape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 8);
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string htmlEscape(const std::string& text) { return core::markupEscaped(text); }
 
 }  // namespace sendflow::http

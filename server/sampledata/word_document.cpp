@@ -5,28 +5,13 @@
 #include <array>
 #include <cstdio>
 
+#include "server/core/markup_escape.h"
+
 namespace sendflow::sampledata {
 namespace {
 
 void appendEscaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
+  core::appendMarkupEscaped(out, text);
 }
 
 constexpr const char* kDocxContentTypes =

@@ -81,7 +81,7 @@ TEST(MultistatusParserTest, RefusesAnswersThatAreNotMultistatus) {
 TEST(PropertyNamesTest, ColumnNamesBecomeXmlNames) {
   EXPECT_EQ(propertyLocalName("Date Finalised"), "Date_Finalised");
   EXPECT_EQ(propertyLocalName("9Year"), "_9Year");
-  EXPECT_EQ(xmlEscape("a<b & 'c'"), "a&lt;b &amp; &apos;c&apos;");
+  EXPECT_EQ(xmlEscape("a<b & 'c'"), "a&lt;b &amp; &#39;c&#39;");
 }
 
 }  // namespace
