@@ -26,7 +26,7 @@ core::StatusOr<DevSignIn> DevSignIn::parse(const std::string& json_text, const s
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1E999
     return core::invalidArgument(label + ": not valid JSON: " + e.what());
   }
   const nlohmann::json* list = &doc;

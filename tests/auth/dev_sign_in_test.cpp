@@ -56,6 +56,7 @@ TEST(DevSignInTest, SignsInAKnownUserOnly) {
 TEST(DevSignInTest, BadFilesNameTheFileAndTheEntry) {
   expectInvalid("{not json", "not valid JSON");
   expectInvalid("42", "expected an array");
+  expectInvalid(R"([{"id": "a", "name": "A", "roles": ["x"], "n": 1E738}])", "not valid JSON");
   expectInvalid(R"({"people": []})", "no \"users\"");
   expectInvalid("[]", "lists no users");
   expectInvalid(R"([{"id": "a", "name": "A", "roles": ["auditor"]}, "x"])", "users[1]");
