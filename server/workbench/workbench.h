@@ -6,7 +6,7 @@
 // people's data.
 //
 // Authorisation (docs/security.md, "Authorisation"; tested as a matrix in
-// tests/workbench/access_matrix_test.cpp and tests/api/api_access_matrix_test.cpp):
+// tests/workbench/workbench_test.cpp and tests/api/api_access_matrix_test.cpp):
 //   Oversight roles (admin, qa-lead, manager) see every instance, task and document.
 //   Everyone else sees only instances in which a task is assigned to them or was completed by
 //   them, and the tasks assigned to them or waiting in the queue of one of their roles.
