@@ -905,6 +905,11 @@ std::vector<std::shared_ptr<const Definition>> Runtime::definitions() const {
 
 core::StatusOr<std::shared_ptr<const Definition>> Runtime::definition(const std::string& id,
                                                                       int version) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = versions_.find({id, version});
+    if (it != versions_.end()) return it->second;
+  }
   std::shared_ptr<const Definition> found;
   SENDFLOW_RETURN_IF_ERROR(store_.transact([&](Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(found, pinned(tx, id, version));

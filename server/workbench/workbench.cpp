@@ -421,25 +421,23 @@ core::StatusOr<store::DocumentRecord> Workbench::document(const auth::Principal&
 
 // ---- Tasks -----------------------------------------------------------------------------------
 
-core::StatusOr<std::vector<TaskView>> Workbench::views(
-    const auth::Principal& who, std::vector<store::TaskRecord> tasks,
-    const std::vector<store::TaskRecord>* tasks_of_user) const {
-  // The instances the tasks belong to, and the user's own tasks for the conflict checks.
-  std::map<std::string, store::InstanceRecord> instances;
-  std::vector<store::TaskRecord> own;
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
-    for (const store::TaskRecord& task : tasks) {
-      if (instances.count(task.instance_id) > 0) continue;
-      SENDFLOW_ASSIGN_OR_RETURN(auto instance, tx.instance(task.instance_id));
-      if (instance) instances.emplace(task.instance_id, std::move(*instance));
-    }
-    if (tasks_of_user == nullptr) {
-      SENDFLOW_ASSIGN_OR_RETURN(own, tx.listTasksOfUser(who.id, 0));
-    }
-    return core::Status::ok();
-  }));
-  const std::vector<store::TaskRecord>& user_tasks =
-      tasks_of_user != nullptr ? *tasks_of_user : own;
+core::Status Workbench::readViewInputs(store::Transaction& tx, const auth::Principal& who,
+                                       const std::vector<store::TaskRecord>& tasks,
+                                       bool read_tasks_of_user, ViewInputs& inputs) const {
+  for (const store::TaskRecord& task : tasks) {
+    if (inputs.instances.count(task.instance_id) > 0) continue;
+    SENDFLOW_ASSIGN_OR_RETURN(auto instance, tx.instance(task.instance_id));
+    if (instance) inputs.instances.emplace(task.instance_id, std::move(*instance));
+  }
+  if (read_tasks_of_user) {
+    SENDFLOW_ASSIGN_OR_RETURN(inputs.tasks_of_user, tx.listTasksOfUser(who.id, 0));
+  }
+  return core::Status::ok();
+}
+
+std::vector<TaskView> Workbench::buildViews(const auth::Principal& who,
+                                            std::vector<store::TaskRecord> tasks,
+                                            const ViewInputs& inputs) const {
   std::map<std::pair<std::string, int>, std::shared_ptr<const engine::Definition>> definitions;
   const core::TimePoint now = clock_.now();
   const bool may_reassign = who.hasAnyRole({"admin", "qa-lead"});
@@ -447,8 +445,8 @@ core::StatusOr<std::vector<TaskView>> Workbench::views(
   out.reserve(tasks.size());
   for (store::TaskRecord& task : tasks) {
     TaskView view;
-    auto instance = instances.find(task.instance_id);
-    if (instance != instances.end()) {
+    auto instance = inputs.instances.find(task.instance_id);
+    if (instance != inputs.instances.end()) {
       const auto key =
           std::make_pair(instance->second.definition_id, instance->second.definition_version);
       auto known = definitions.find(key);
@@ -464,7 +462,7 @@ core::StatusOr<std::vector<TaskView>> Workbench::views(
     view.subject = parseObject(task.subject_json);
     const bool open = isOpen(task);
     view.can_claim = open && task.assignee.empty() && who.hasRole(task.role) &&
-                     conflictOf(task, who.id, user_tasks).isOk();
+                     conflictOf(task, who.id, inputs.tasks_of_user).isOk();
     view.can_complete = open && (task.assignee == who.id || view.can_claim);
     view.can_reassign = open && may_reassign;
     view.overdue = open && task.due_at && *task.due_at < now;
@@ -474,24 +472,35 @@ core::StatusOr<std::vector<TaskView>> Workbench::views(
   return out;
 }
 
+core::StatusOr<std::vector<TaskView>> Workbench::views(const auth::Principal& who,
+                                                       std::vector<store::TaskRecord> tasks) const {
+  ViewInputs inputs;
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) {
+    return readViewInputs(tx, who, tasks, /*read_tasks_of_user=*/true, inputs);
+  }));
+  return buildViews(who, std::move(tasks), inputs);
+}
+
 core::StatusOr<std::vector<TaskView>> Workbench::myTasks(const auth::Principal& who,
                                                          int limit) const {
   const std::size_t cap = static_cast<std::size_t>(effectiveLimit(limit));
   std::vector<store::TaskRecord> tasks;
-  std::vector<store::TaskRecord> tasks_of_user;
+  ViewInputs inputs;
   SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
     // Conflicted queue tasks are dropped below: read a little more than the page.
     SENDFLOW_ASSIGN_OR_RETURN(
         auto open, tx.listOpenTasksFor(who.id, rolesOf(who), static_cast<int>(cap) + 50));
-    SENDFLOW_ASSIGN_OR_RETURN(tasks_of_user, tx.listTasksOfUser(who.id, 0));
+    SENDFLOW_ASSIGN_OR_RETURN(inputs.tasks_of_user, tx.listTasksOfUser(who.id, 0));
     for (store::TaskRecord& task : open) {
       if (tasks.size() >= cap) break;
-      if (task.assignee != who.id && !conflictOf(task, who.id, tasks_of_user).isOk()) continue;
+      if (task.assignee != who.id && !conflictOf(task, who.id, inputs.tasks_of_user).isOk()) {
+        continue;
+      }
       tasks.push_back(std::move(task));
     }
-    return core::Status::ok();
+    return readViewInputs(tx, who, tasks, /*read_tasks_of_user=*/false, inputs);
   }));
-  return views(who, std::move(tasks), &tasks_of_user);
+  return buildViews(who, std::move(tasks), inputs);
 }
 
 core::StatusOr<std::vector<TaskView>> Workbench::moderationQueue(const auth::Principal& who) const {
@@ -500,29 +509,30 @@ core::StatusOr<std::vector<TaskView>> Workbench::moderationQueue(const auth::Pri
   }
   const std::size_t cap = static_cast<std::size_t>(options_.max_limit);
   std::vector<store::TaskRecord> tasks;
-  std::vector<store::TaskRecord> tasks_of_user;
+  ViewInputs inputs;
   SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto open, tx.listTasks("open", "", 0));
-    SENDFLOW_ASSIGN_OR_RETURN(tasks_of_user, tx.listTasksOfUser(who.id, 0));
+    SENDFLOW_ASSIGN_OR_RETURN(inputs.tasks_of_user, tx.listTasksOfUser(who.id, 0));
     for (store::TaskRecord& task : open) {
       if (tasks.size() >= cap) break;
       if (task.role != "moderator") continue;
       if (!isOversight(who)) {
         const bool mine = task.assignee == who.id;
-        const bool queue = task.assignee.empty() && conflictOf(task, who.id, tasks_of_user).isOk();
+        const bool queue =
+            task.assignee.empty() && conflictOf(task, who.id, inputs.tasks_of_user).isOk();
         if (!mine && !queue) continue;
       }
       tasks.push_back(std::move(task));
     }
-    return core::Status::ok();
+    return readViewInputs(tx, who, tasks, /*read_tasks_of_user=*/false, inputs);
   }));
-  return views(who, std::move(tasks), &tasks_of_user);
+  return buildViews(who, std::move(tasks), inputs);
 }
 
 core::StatusOr<TaskView> Workbench::task(const auth::Principal& who,
                                          const std::string& task_id) const {
   SENDFLOW_ASSIGN_OR_RETURN(store::TaskRecord task, visibleTask(who, task_id));
-  SENDFLOW_ASSIGN_OR_RETURN(auto views_of, views(who, {std::move(task)}, nullptr));
+  SENDFLOW_ASSIGN_OR_RETURN(auto views_of, views(who, {std::move(task)}));
   return std::move(views_of.front());
 }
 
@@ -667,7 +677,7 @@ core::StatusOr<Dashboard> Workbench::dashboard(const auth::Principal& who) const
   std::sort(overdue.begin(), overdue.end(),
             [](const auto& a, const auto& b) { return *a.due_at < *b.due_at; });
   if (overdue.size() > 10) overdue.resize(10);
-  SENDFLOW_ASSIGN_OR_RETURN(out.overdue, views(who, std::move(overdue), nullptr));
+  SENDFLOW_ASSIGN_OR_RETURN(out.overdue, views(who, std::move(overdue)));
   return out;
 }
 

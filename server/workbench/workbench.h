@@ -27,6 +27,7 @@
 //
 // Thread-safety: all methods are safe to call from many threads at once.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -203,11 +204,21 @@ class Workbench {
   // Reads the task the caller may see (kNotFound otherwise).
   core::StatusOr<store::TaskRecord> visibleTask(const auth::Principal& who,
                                                 const std::string& task_id) const;
-  // Views of `tasks` for `who`; `tasks_of_user` (the caller's own tasks, for the conflict
-  // checks) is read when null. Opens transactions: not to be called inside one.
-  core::StatusOr<std::vector<TaskView>> views(
-      const auth::Principal& who, std::vector<store::TaskRecord> tasks,
-      const std::vector<store::TaskRecord>* tasks_of_user) const;
+  // What task views need besides the tasks: their instances and the caller's own tasks (for
+  // the conflict checks).
+  struct ViewInputs {
+    std::map<std::string, store::InstanceRecord> instances;
+    std::vector<store::TaskRecord> tasks_of_user;
+  };
+  core::Status readViewInputs(store::Transaction& tx, const auth::Principal& who,
+                              const std::vector<store::TaskRecord>& tasks, bool read_tasks_of_user,
+                              ViewInputs& inputs) const;
+  // Outside any transaction (definitions may be reloaded from the store).
+  std::vector<TaskView> buildViews(const auth::Principal& who, std::vector<store::TaskRecord> tasks,
+                                   const ViewInputs& inputs) const;
+  // Reads the inputs in a transaction of its own, then builds the views.
+  core::StatusOr<std::vector<TaskView>> views(const auth::Principal& who,
+                                              std::vector<store::TaskRecord> tasks) const;
 
   engine::Runtime& runtime_;
   Directory& directory_;
