@@ -135,6 +135,8 @@ core::StatusOr<AuthConfig> parseAuthConfig(const std::map<std::string, std::stri
       SENDFLOW_ASSIGN_OR_RETURN(std::chrono::seconds t, parseDuration(key, raw));
       if (t.count() <= 0) return core::invalidArgument(full + ": must be more than 0");
       oidc.http_timeout = t;
+    } else if (key == "oidc.proxy") {
+      oidc.proxy = value;
     } else if (key == "session.secret") {
       config.session_secret = value;
       if (!value.empty() && value.size() < kMinSessionSecretBytes) {

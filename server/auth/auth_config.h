@@ -16,6 +16,7 @@
 //   auth.oidc.leeway             duration, default 60s
 //   auth.oidc.jwks_ttl           duration, default 1h
 //   auth.oidc.http_timeout       duration, default 5s
+//   auth.oidc.proxy              HOST:PORT of the outbound proxy to the provider; empty: direct
 //   auth.session.secret          at least 32 characters; empty: generated once into
 //                                auth.session.secret_file
 //   auth.session.secret_file     default var/session.secret

@@ -82,8 +82,9 @@ core::StatusOr<Principal> OidcClient::finish(const std::string& code,
       {"code_verifier", code_verifier},
   };
   if (!options.client_secret.empty()) fields.emplace_back("client_secret", options.client_secret);
-  SENDFLOW_ASSIGN_OR_RETURN(ProviderReply reply,
-                            providerPostForm(meta.token_endpoint, fields, options.http_timeout));
+  SENDFLOW_ASSIGN_OR_RETURN(
+      ProviderReply reply,
+      providerPostForm(meta.token_endpoint, fields, {options.http_timeout, options.proxy}));
   nlohmann::json body = nlohmann::json::parse(reply.body, nullptr, false);
   if (reply.status >= 500) {
     return core::unavailable("POST " + meta.token_endpoint + ": HTTP " +

@@ -136,7 +136,8 @@ core::StatusOr<std::shared_ptr<const KeySet>> parseJwks(const nlohmann::json& jw
 
 core::StatusOr<ProviderMetadata> fetchMetadata(const OidcOptions& options) {
   std::string url = trimTrailingSlash(options.issuer) + "/.well-known/openid-configuration";
-  SENDFLOW_ASSIGN_OR_RETURN(nlohmann::json doc, providerGetJson(url, options.http_timeout));
+  SENDFLOW_ASSIGN_OR_RETURN(nlohmann::json doc,
+                            providerGetJson(url, {options.http_timeout, options.proxy}));
   auto text = [&](const char* name) {
     auto f = doc.find(name);
     return f != doc.end() && f->is_string() ? f->get<std::string>() : std::string();
@@ -203,7 +204,7 @@ struct OidcVerifier::Cache {
       return keys_error;
     }
     ++fetch_count;
-    auto doc = providerGetJson(meta->jwks_uri, options.http_timeout);
+    auto doc = providerGetJson(meta->jwks_uri, {options.http_timeout, options.proxy});
     if (!doc.isOk()) {
       keys_error = doc.status();
       return keys_error;
@@ -290,6 +291,11 @@ core::Status OidcVerifier::validate(const OidcOptions& options) {
     return core::invalidArgument("auth.oidc.jwks_ttl: must be > 0");
   if (options.http_timeout.count() <= 0) {
     return core::invalidArgument("auth.oidc.http_timeout: must be > 0");
+  }
+  std::string proxy_host;
+  unsigned short proxy_port = 0;
+  if (!options.proxy.empty() && !parseProxy(options.proxy, proxy_host, proxy_port)) {
+    return core::invalidArgument("auth.oidc.proxy: '" + options.proxy + "' is not HOST:PORT");
   }
   return core::Status::ok();
 }

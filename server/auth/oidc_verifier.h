@@ -55,6 +55,9 @@ struct OidcOptions {
   std::chrono::seconds jwks_ttl{3600};
   std::chrono::seconds min_jwks_refresh{30};
   std::chrono::milliseconds http_timeout{5000};
+  // "HOST:PORT" of the outbound HTTP proxy the provider is reached through (https goes through
+  // it with CONNECT); empty: direct.
+  std::string proxy;
   // The browser sign-in's client (OidcClient); the ID token's audience is client_id.
   std::string client_id;
   std::string client_secret;

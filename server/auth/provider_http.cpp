@@ -34,7 +34,7 @@ Poco::Net::Context::Ptr clientContext() {
 
 core::StatusOr<ProviderReply> send(const std::string& method, const std::string& url,
                                    const std::string& content_type, const std::string& body,
-                                   std::chrono::milliseconds timeout) {
+                                   const ProviderConnection& connection) {
   Poco::URI uri;
   try {
     uri = Poco::URI(url);
@@ -52,7 +52,16 @@ core::StatusOr<ProviderReply> send(const std::string& method, const std::string&
     } else {
       session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
     }
-    Poco::Timespan span(static_cast<Poco::Timespan::TimeDiff>(timeout.count()) * 1000);
+    if (!connection.proxy.empty()) {
+      std::string proxy_host;
+      unsigned short proxy_port = 0;
+      if (!parseProxy(connection.proxy, proxy_host, proxy_port)) {
+        return core::invalidArgument("auth.oidc.proxy: '" + connection.proxy +
+                                     "' is not HOST:PORT");
+      }
+      session->setProxy(proxy_host, proxy_port);
+    }
+    Poco::Timespan span(static_cast<Poco::Timespan::TimeDiff>(connection.timeout.count()) * 1000);
     session->setTimeout(span, span, span);
     std::string target = uri.getPathEtc();
     if (target.empty()) target = "/";
@@ -90,25 +99,25 @@ core::StatusOr<ProviderReply> send(const std::string& method, const std::string&
 }  // namespace
 
 core::StatusOr<ProviderReply> providerGet(const std::string& url,
-                                          std::chrono::milliseconds timeout) {
-  return send(Poco::Net::HTTPRequest::HTTP_GET, url, "", "", timeout);
+                                          const ProviderConnection& connection) {
+  return send(Poco::Net::HTTPRequest::HTTP_GET, url, "", "", connection);
 }
 
 core::StatusOr<ProviderReply> providerPostForm(
     const std::string& url, const std::vector<std::pair<std::string, std::string>>& fields,
-    std::chrono::milliseconds timeout) {
+    const ProviderConnection& connection) {
   std::string body;
   for (const auto& [name, value] : fields) {
     if (!body.empty()) body += '&';
     body += formEncode(name) + "=" + formEncode(value);
   }
   return send(Poco::Net::HTTPRequest::HTTP_POST, url, "application/x-www-form-urlencoded", body,
-              timeout);
+              connection);
 }
 
 core::StatusOr<nlohmann::json> providerGetJson(const std::string& url,
-                                               std::chrono::milliseconds timeout) {
-  SENDFLOW_ASSIGN_OR_RETURN(ProviderReply reply, providerGet(url, timeout));
+                                               const ProviderConnection& connection) {
+  SENDFLOW_ASSIGN_OR_RETURN(ProviderReply reply, providerGet(url, connection));
   if (reply.status != 200) {
     return core::unavailable("GET " + url + ": HTTP " + std::to_string(reply.status));
   }
@@ -117,6 +126,23 @@ core::StatusOr<nlohmann::json> providerGetJson(const std::string& url,
     return core::unavailable("GET " + url + ": the answer is not a JSON object");
   }
   return json;
+}
+
+bool parseProxy(const std::string& proxy, std::string& host, unsigned short& port) {
+  std::size_t colon = proxy.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == proxy.size() ||
+      proxy.size() - colon - 1 > 5) {
+    return false;
+  }
+  unsigned value = 0;
+  for (std::size_t i = colon + 1; i < proxy.size(); ++i) {
+    if (proxy[i] < '0' || proxy[i] > '9') return false;
+    value = value * 10 + static_cast<unsigned>(proxy[i] - '0');
+  }
+  if (value < 1 || value > 65535) return false;
+  host = proxy.substr(0, colon);
+  port = static_cast<unsigned short>(value);
+  return true;
 }
 
 std::string formEncode(const std::string& value) {

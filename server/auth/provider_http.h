@@ -26,18 +26,28 @@ struct ProviderReply {
   std::string body;
 };
 
+// How the provider is reached: a timeout for connecting, sending and receiving, and an optional
+// proxy "HOST:PORT" (empty: direct; https goes through it with CONNECT).
+struct ProviderConnection {
+  std::chrono::milliseconds timeout{5000};
+  std::string proxy;
+};
+
 // GET `url`, Accept: application/json.
 core::StatusOr<ProviderReply> providerGet(const std::string& url,
-                                          std::chrono::milliseconds timeout);
+                                          const ProviderConnection& connection);
 // POST `fields` form-encoded (application/x-www-form-urlencoded) to `url`.
 core::StatusOr<ProviderReply> providerPostForm(
     const std::string& url, const std::vector<std::pair<std::string, std::string>>& fields,
-    std::chrono::milliseconds timeout);
+    const ProviderConnection& connection);
 
 // GET `url` and parse a JSON object: kUnavailable for a status other than 200 or a body that is
 // not a JSON object (the message names the URL).
 core::StatusOr<nlohmann::json> providerGetJson(const std::string& url,
-                                               std::chrono::milliseconds timeout);
+                                               const ProviderConnection& connection);
+
+// Splits "HOST:PORT"; false when it is not that (no host, a port outside 1..65535).
+bool parseProxy(const std::string& proxy, std::string& host, unsigned short& port);
 
 // Percent-encoding of everything but the unreserved characters (RFC 3986), for query strings and
 // form bodies.

@@ -299,6 +299,29 @@ TEST_F(OidcVerifierTest, UsesCachedKeysWhileTheProviderIsDownAfterTheTtl) {
   EXPECT_TRUE(result.isOk()) << result.status().toString();
 }
 
+TEST_F(OidcVerifierTest, ReachesTheProviderThroughTheConfiguredProxy) {
+  // The provider's name only resolves for the proxy (here: the test provider answering absolute
+  // URIs as a forward proxy does).
+  const std::string issuer = "http://idp.council.example";
+  idp_.setDiscoveredIssuer(issuer);
+  OidcOptions options = verifier_->options();
+  options.issuer = issuer;
+  options.proxy = idp_.issuer().substr(std::string("http://").size());
+  OidcVerifier proxied(options, clock_);
+  nlohmann::json c = claims();
+  c["iss"] = issuer;
+  auto result = proxied.verifyAccessToken(sign(c));
+  ASSERT_TRUE(result.isOk()) << result.status().toString();
+  std::vector<std::string> seen = idp_.proxied();
+  ASSERT_FALSE(seen.empty());
+  // Poco names the default port: http://idp.council.example:80/.well-known/...
+  EXPECT_EQ(seen.front().rfind(issuer, 0), 0u) << seen.front();
+  EXPECT_NE(seen.front().find("/.well-known/openid-configuration"), std::string::npos);
+
+  options.proxy = "no-port";
+  EXPECT_NE(OidcVerifier::validate(options).message().find("auth.oidc.proxy"), std::string::npos);
+}
+
 TEST_F(OidcVerifierTest, RefusesADiscoveryDocumentForAnotherIssuer) {
   idp_.setDiscoveredIssuer("https://evil.example");
   auto result = verifier_->verifyAccessToken(sign(claims()));

@@ -159,6 +159,11 @@ int TestIdentityProvider::count(const std::string& path) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
+std::vector<std::string> TestIdentityProvider::proxied() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return proxied_;
+}
+
 std::map<std::string, std::string> TestIdentityProvider::lastTokenForm() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return last_form_;
@@ -167,6 +172,12 @@ std::map<std::string, std::string> TestIdentityProvider::lastTokenForm() const {
 void TestIdentityProvider::serve(Poco::Net::HTTPServerRequest& request,
                                  Poco::Net::HTTPServerResponse& response) {
   std::string path = request.getURI();
+  if (path.rfind("http://", 0) == 0) {  // through a proxy: an absolute URI
+    std::size_t slash = path.find('/', 7);
+    std::lock_guard<std::mutex> lock(mutex_);
+    proxied_.push_back(path);
+    path = slash == std::string::npos ? "/" : path.substr(slash);
+  }
   std::string body;
   int status = 200;
   std::map<std::string, std::string> form;

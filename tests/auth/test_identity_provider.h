@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <openssl/types.h>
 #include <nlohmann/json.hpp>
@@ -60,6 +61,8 @@ class TestIdentityProvider {
   void setDown(bool down);
 
   int count(const std::string& path) const;
+  // The absolute URIs requested through it as a proxy.
+  std::vector<std::string> proxied() const;
   std::map<std::string, std::string> lastTokenForm() const;
 
   // For the request handler.
@@ -76,6 +79,7 @@ class TestIdentityProvider {
   bool down_ = false;                             // guarded by mutex_
   std::map<std::string, int> counts_;             // guarded by mutex_
   std::map<std::string, std::string> last_form_;  // guarded by mutex_
+  std::vector<std::string> proxied_;              // guarded by mutex_
 };
 
 }  // namespace sendflow::auth::testing
