@@ -229,7 +229,7 @@ class ServiceHandler final : public Poco::Net::HTTPRequestHandler {
   void write(const Request& req, Response& res, Poco::Net::HTTPServerResponse& out,
              std::size_t& bytes) {
     try {
-      out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(res.status));
+      out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(res.status));
       out.set("X-Request-Id", req.request_id);
       out.set("X-Content-Type-Options", "nosniff");
       out.set("Referrer-Policy", "no-referrer");

@@ -172,6 +172,7 @@ TEST_F(HttpServerTest, UnknownPathIsAJson404) {
   start();
   const Reply r = get("/nowhere");
   EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.response.getReason(), "Not Found");
   EXPECT_EQ(r.header("Content-Type"), "application/json");
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "not_found");
 }
