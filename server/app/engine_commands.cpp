@@ -4,9 +4,9 @@
 //   tasks [--json] [--all]                              lists open (or all) tasks
 //   complete TASK_ID --data FILE.json [--as USER]       completes a task
 //   run-due                                             runs due jobs, schedules and mails, then
-//   exits serve [--port N]                                    the service, until SIGTERM or SIGINT
-#include <signal.h>
-
+//                                                       exits
+//   serve [--port N]                                    the service (service.h), until SIGTERM
+//                                                       or SIGINT
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -16,9 +16,7 @@
 
 #include "server/app/cli.h"
 #include "server/app/engine_services.h"
-#include "server/app/sample_library.h"
-#include "server/engine/runtime_workers.h"
-#include "server/http/health_server.h"
+#include "server/app/service.h"
 
 namespace sendflow::app {
 namespace {
@@ -242,64 +240,6 @@ int runDue(CommandContext& ctx) {
   return kExitOk;
 }
 
-int runServe(CommandContext& ctx) {
-  std::string port_text;
-  takeOption(ctx.args, "port", port_text);
-  // Block the stop signals before any thread starts, so every thread inherits the mask and
-  // this one receives them in sigwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  auto engine = openEngine(ctx.settings, true, ctx.err);
-  if (!engine.isOk()) return fail(ctx, "serve", engine.status());
-  EngineServices& e = **engine;
-  auto sample = ensureSampleLibrary(ctx.settings, *e.clock, ctx.out);
-  if (!sample.isOk()) return fail(ctx, "serve", sample.status());
-  int port = e.http_port;
-  if (!port_text.empty()) {
-    try {
-      port = std::stoi(port_text);
-    } catch (const std::exception&) {
-      ctx.err << "sendflow serve: --port: '" << port_text << "' is not a number\n";
-      return kExitUsage;
-    }
-  }
-  auto released = e.runtime->releaseLeases();
-  if (!released.isOk()) return fail(ctx, "serve", released.status());
-
-  engine::WorkerOptions worker_options;
-  worker_options.threads = e.workers;
-  worker_options.poll = e.poll_interval;
-  engine::WorkerPool workers(*e.runtime, worker_options, [&e, &ctx] {
-    auto started = e.scheduler->tick();
-    if (!started.isOk())
-      ctx.err << "sendflow serve: scheduler: " << started.status().message() << "\n";
-    auto sent = e.outbox->dispatchPending(100);
-    if (!sent.isOk()) ctx.err << "sendflow serve: outbox: " << sent.status().message() << "\n";
-  });
-  http::HealthServer http(e.http_address, port, [&e]() -> core::Status {
-    if (!e.store->healthy()) return core::unavailable("the store does not answer");
-    return core::Status::ok();
-  });
-  core::Status listening = http.start();
-  if (!listening.isOk()) return fail(ctx, "serve", listening);
-  workers.start();
-  ctx.out << "sendflow: serving on http://" << e.http_address << ":" << http.port() << " ("
-          << e.definitions_loaded << " workflows, " << e.workers << " workers)" << std::endl;
-
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  ctx.out << "sendflow: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
-          << " received, stopping" << std::endl;
-  http.stop();
-  workers.stop();
-  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
-  return kExitOk;
-}
-
 }  // namespace
 
 void registerEngineCommands(CommandTable& table) {
@@ -320,8 +260,9 @@ void registerEngineCommands(CommandTable& table) {
   table.push_back({"run-due", "run-due",
                    "run due jobs, scheduled starts and pending mails once, then exit", runDue});
   table.push_back({"serve", "serve [--port N]",
-                   "run the service (scheduler, workers, /healthz) until SIGTERM or SIGINT",
-                   runServe});
+                   "run the service (REST API, web pages, approval links, webhooks, scheduler, "
+                   "workers, /healthz, /readyz, /metrics) until SIGTERM or SIGINT",
+                   runServeCommand});
 }
 
 }  // namespace sendflow::app
