@@ -146,23 +146,57 @@ std::vector<std::string> rolesOf(const store::UserRecord& user) {
   return roles;
 }
 
-// The assignee if set, else every user with the task's role; only those with an address.
+// Whether `user` may not decide `task`: named in one of the subject's conflict fields, or the
+// one who completed a task of another step on the same subject in the same instance.
+core::StatusOr<bool> conflicted(store::Transaction& tx, const store::TaskRecord& task,
+                                const std::string& user,
+                                const std::vector<std::string>& conflict_fields) {
+  const json subject = parseOr(task.subject_json, json::object());
+  if (subject.is_object()) {
+    for (const std::string& field : conflict_fields) {
+      auto it = subject.find(field);
+      if (it == subject.end()) continue;
+      if (it->is_string() && it->get<std::string>() == user) return true;
+      if (it->is_array()) {
+        for (const json& v : *it) {
+          if (v.is_string() && v.get<std::string>() == user) return true;
+        }
+      }
+    }
+  }
+  SENDFLOW_ASSIGN_OR_RETURN(auto done, tx.listTasks("completed", task.instance_id, 0));
+  for (const store::TaskRecord& t : done) {
+    if (t.completed_by == user && t.step_id != task.step_id &&
+        t.subject_json == task.subject_json) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The assignee if set, else every user with the task's role; only those with an address and
+// without a conflict.
 core::StatusOr<std::vector<Approver>> approversOf(store::Transaction& tx,
-                                                  const store::TaskRecord& task) {
-  std::vector<Approver> out;
+                                                  const store::TaskRecord& task,
+                                                  const std::vector<std::string>& conflict_fields) {
+  std::vector<Approver> candidates;
   if (!task.assignee.empty()) {
     SENDFLOW_ASSIGN_OR_RETURN(auto user, tx.user(task.assignee));
-    if (user && !user->email.empty()) out.push_back({user->id, user->name, user->email});
-    return out;
-  }
-  if (task.role.empty()) return out;
-  SENDFLOW_ASSIGN_OR_RETURN(auto users, tx.listUsers());
-  for (const store::UserRecord& u : users) {
-    const auto roles = rolesOf(u);
-    if (u.email.empty() || std::find(roles.begin(), roles.end(), task.role) == roles.end()) {
-      continue;
+    if (user && !user->email.empty()) candidates.push_back({user->id, user->name, user->email});
+  } else if (!task.role.empty()) {
+    SENDFLOW_ASSIGN_OR_RETURN(auto users, tx.listUsers());
+    for (const store::UserRecord& u : users) {
+      const auto roles = rolesOf(u);
+      if (u.email.empty() || std::find(roles.begin(), roles.end(), task.role) == roles.end()) {
+        continue;
+      }
+      candidates.push_back({u.id, u.name, u.email});
     }
-    out.push_back({u.id, u.name, u.email});
+  }
+  std::vector<Approver> out;
+  for (Approver& a : candidates) {
+    SENDFLOW_ASSIGN_OR_RETURN(bool excluded, conflicted(tx, task, a.id, conflict_fields));
+    if (!excluded) out.push_back(std::move(a));
   }
   return out;
 }
@@ -324,14 +358,16 @@ std::string ApprovalLinks::hashToken(const std::string& token) {
 core::Status ApprovalLinks::taskCreated(store::Transaction& tx, const store::TaskRecord& task,
                                         const engine::Step& step, const nlohmann::json& context) {
   if (task.kind != "approval") return core::Status::ok();
-  SENDFLOW_ASSIGN_OR_RETURN(std::vector<Approver> approvers, approversOf(tx, task));
+  SENDFLOW_ASSIGN_OR_RETURN(std::vector<Approver> approvers,
+                            approversOf(tx, task, options_.conflict_fields));
   if (approvers.empty()) return core::Status::ok();
 
   const core::TimePoint now = clock_.now();
   MailFacts f;
-  f.task_title = task.title;
+  // Titles and references go into a mail header: no line breaks.
+  f.task_title = collapseSpaces(task.title);
   f.description = collapseSpaces(step.description);
-  f.plan_reference = planReference(parseOr(task.subject_json, json::object()));
+  f.plan_reference = collapseSpaces(planReference(parseOr(task.subject_json, json::object())));
   f.moderated_grade = stringAt(context, "moderate", "moderated_grade");
   f.overall_grade = stringAt(context, "overall_grade");
   SENDFLOW_ASSIGN_OR_RETURN(f.moderator, moderatorOf(tx, task));
@@ -380,7 +416,6 @@ core::StatusOr<ApprovalLinkView> ApprovalLinks::inspect(const std::string& token
   ApprovalLinkView view;
   if (!wellFormed(token)) return view;
   const std::string hash = hashToken(token);
-  std::shared_ptr<const engine::Definition> definition;
   std::string definition_id;
   std::string step_id;
   core::Status st = runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
@@ -400,7 +435,8 @@ core::StatusOr<ApprovalLinkView> ApprovalLinks::inspect(const std::string& token
     view.used_at = record->used_at;
     if (record->used_at) {
       view.state = ApprovalLinkState::kUsed;
-    } else if (task->status != "open") {
+    } else if (task->status != "open" ||
+               (!task->assignee.empty() && task->assignee != record->approver)) {
       view.state = ApprovalLinkState::kClosed;
     } else if (clock_.now() >= record->expires_at) {
       view.state = ApprovalLinkState::kExpired;
@@ -468,6 +504,20 @@ core::StatusOr<ApprovalDecision> ApprovalLinks::decide(const auth::Principal& wh
     if (current->used_at) {
       already_decided = true;
       return core::conflict("the approval link was used already");
+    }
+    // Who may decide now: the approval may have been given to someone else since the mail.
+    if (!task.assignee.empty() && task.assignee != who.id) {
+      return core::permissionDenied("this approval was reassigned to someone else");
+    }
+    if (task.assignee.empty() && !who.hasRole(task.role)) {
+      return core::permissionDenied("deciding this approval needs the role '" + task.role + "'");
+    }
+    SENDFLOW_ASSIGN_OR_RETURN(bool excluded,
+                              conflicted(tx, task, who.id, options_.conflict_fields));
+    if (excluded) {
+      return core::permissionDenied(
+          "you took part in this work (a contributor, the caseworker or an earlier step), so "
+          "you may not approve it");
     }
     const core::TimePoint now = clock_.now();
     if (now >= current->expires_at) {

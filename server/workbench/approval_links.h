@@ -23,6 +23,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -47,13 +48,19 @@ struct ApprovalLinkOptions {
   std::chrono::milliseconds link_max_age{std::chrono::hours(24 * 14)};
   // Shown in the mail's signature; empty: "sendflow".
   std::string service_name;
+  // Members of the task's subject naming people who may not decide it (workbench.conflict_fields;
+  // WorkbenchOptions::conflict_fields). Such people, and whoever completed a task of another step
+  // on the same subject in the same instance (the moderator of the outcome to approve), get no
+  // links, and their sign-in cannot decide.
+  std::vector<std::string> conflict_fields = {"contributors", "caseworker"};
 };
 
 enum class ApprovalLinkState {
   kValid,    // the link can decide (after sign-in and confirmation)
   kUsed,     // this link was used already
   kExpired,  // past its expiry
-  kClosed,   // the task is no longer open (decided another way, cancelled)
+  kClosed,   // the task is no longer open (decided another way, cancelled), or was reassigned
+             // to someone other than this link's approver
   kUnknown,  // no such token (or a malformed one)
 };
 
@@ -111,8 +118,10 @@ class ApprovalLinks final : public engine::TaskListener {
   // {"via": "email-link", "client", "user_agent", "request_id"}.
   // A link already used, or a task no longer open: outcome kAlreadyDecided (nothing changed).
   // kNotFound for an unknown or malformed token; kFailedPrecondition for an expired one;
-  // kPermissionDenied when `who` is not the approver the link was sent to; kInvalidArgument for
-  // a comment over 4000 characters. Nothing changes on any error.
+  // kPermissionDenied when `who` is not the approver the link was sent to, or may no longer
+  // decide (the approval was reassigned to someone else, `who` lost the task's role, or is
+  // conflicted); kInvalidArgument for a comment over 4000 characters. Nothing changes on any
+  // error.
   core::StatusOr<ApprovalDecision> decide(const auth::Principal& who, const std::string& token,
                                           const std::string& comment, const RequestOrigin& origin);
 

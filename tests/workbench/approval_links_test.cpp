@@ -194,12 +194,13 @@ class ApprovalLinksTest : public ::testing::Test {
 
   // Starts the moderation workflow for one plan and completes the moderation as mod-001;
   // returns the open approval task.
-  store::TaskRecord startToApproval() {
+  store::TaskRecord startToApproval(const std::string& moderator = "mod-001",
+                                    const std::string& contributor = "ep-052") {
     auto started = runtime_->start("moderation-approval",
                                    {{"plans", json::array({{{"plan_ref", "SF-2024-00004"},
                                                             {"grade", "Inadequate"},
                                                             {"caseworker", "cw-014"},
-                                                            {"contributors", {"ep-052"}},
+                                                            {"contributors", {contributor}},
                                                             {"year_group", "9"}}})}},
                                    "", "qa-001");
     EXPECT_TRUE(started.isOk()) << started.status().toString();
@@ -209,7 +210,7 @@ class ApprovalLinksTest : public ::testing::Test {
     if (open.size() != 1u) return {};
     EXPECT_EQ(open[0].step_id, "moderate");
     const core::Status done = runtime_->completeTask(
-        open[0].id, {{"moderated_grade", "Requires Improvement"}}, "mod-001");
+        open[0].id, {{"moderated_grade", "Requires Improvement"}}, moderator);
     EXPECT_TRUE(done.isOk()) << done.toString();
     open = tasks("open");
     EXPECT_EQ(open.size(), 1u);
@@ -474,6 +475,39 @@ TEST_F(ApprovalLinksTest, AnotherSignedInUserIsRefusedAndNothingChanges) {
   const auto open = tasks("open");
   ASSERT_EQ(open.size(), 1u);
   EXPECT_EQ(open[0].step_id, "moderate");
+}
+
+TEST_F(ApprovalLinksTest, AReassignedApprovalTakesTheOtherApproversLinksAway) {
+  const store::TaskRecord approval = startToApproval();
+  const Link mine = linksIn(mailTo("mgr-001@council.example")->body);
+  const Link theirs = linksIn(mailTo("mgr-002@council.example")->body);
+  ASSERT_TRUE(runtime_->assignTask(approval.id, "mgr-002", "qa-001").isOk());
+  EXPECT_EQ(links_->inspect(mine.approve)->state, ApprovalLinkState::kClosed);
+  auto refused = links_->decide(principal("mgr-001"), mine.approve, "", origin());
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_EQ(refused.status().code(), core::StatusCode::kPermissionDenied);
+  EXPECT_EQ(task(approval.id)->status, "open");
+  EXPECT_EQ(links_->inspect(theirs.approve)->state, ApprovalLinkState::kValid);
+  auto decided = links_->decide(principal("mgr-002"), theirs.approve, "", origin());
+  ASSERT_TRUE(decided.isOk()) << decided.status().toString();
+  EXPECT_EQ(decided->outcome, ApprovalOutcome::kDecided);
+}
+
+TEST_F(ApprovalLinksTest, AnApproverWhoLostTheRoleCannotDecide) {
+  const store::TaskRecord approval = startToApproval();
+  const Link link = linksIn(mailTo("mgr-001@council.example")->body);
+  auto refused = links_->decide(principal("mgr-001", {"auditor"}), link.approve, "", origin());
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_EQ(refused.status().code(), core::StatusCode::kPermissionDenied);
+  EXPECT_EQ(task(approval.id)->status, "open");
+  for (const auto& t : tokens(approval.id)) EXPECT_FALSE(t.used_at);
+}
+
+TEST_F(ApprovalLinksTest, ConflictedPeopleGetNoLinks) {
+  // mgr-001 contributed to the plan; mgr-002 moderated it: neither may approve the outcome.
+  const store::TaskRecord approval = startToApproval("mgr-002", "mgr-001");
+  EXPECT_TRUE(outbox().empty());
+  EXPECT_TRUE(tokens(approval.id).empty());
 }
 
 TEST_F(ApprovalLinksTest, UnknownAndMalformedTokensAreNotFound) {
