@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "server/engine/definition_loader.h"
 #include "tests/api/api_fixture.h"
 
 namespace sendflow::api::testing {
@@ -318,6 +319,38 @@ TEST_F(RestApiTest, TheOpenApiDocumentMatchesTheRoutes) {
   EXPECT_TRUE(doc["components"]["securitySchemes"].contains("bearerAuth"));
   EXPECT_TRUE(doc["components"]["securitySchemes"].contains("apiKey"));
   EXPECT_TRUE(doc["components"]["schemas"].contains("Error"));
+}
+
+// The shipped monthly audit as the API describes it: inputs with their types, defaults and
+// descriptions, the monthly schedule, the roles.
+TEST_F(RestApiTest, TheShippedAuditDescribesItsInputsAndSchedule) {
+  auto loaded = engine::DefinitionLoader::loadFile(std::string(SENDFLOW_SOURCE_DIR) +
+                                                   "/workflows/ehcp-audit.xml");
+  ASSERT_TRUE(loaded.isOk()) << loaded.status().toString();
+  std::ifstream in(std::string(SENDFLOW_SOURCE_DIR) + "/workflows/ehcp-audit.xml");
+  std::stringstream source;
+  source << in.rdbuf();
+  ASSERT_TRUE(runtime_->deploy(loaded.definition, source.str()).isOk());
+  const Reply reply = get("/api/v1/definitions/ehcp-audit", "qa-001");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json d = reply.parsed();
+  EXPECT_EQ(d["title"], "Monthly EHC plan audit");
+  EXPECT_EQ(d["roles"], json({"qa-lead", "auditor", "moderator", "manager"}));
+  EXPECT_TRUE(d["can_start"].get<bool>());
+  std::map<std::string, json> inputs;
+  for (const json& input : d["inputs"]) inputs[input["name"]] = input;
+  EXPECT_EQ(inputs["per_locality"]["type"], "number");
+  EXPECT_EQ(inputs["per_locality"]["default"], 2);
+  EXPECT_EQ(inputs["per_locality"]["required"], false);
+  EXPECT_EQ(inputs["per_locality"]["description"], "Plans sampled in each locality");
+  EXPECT_EQ(inputs["lookback"]["type"], "duration");
+  EXPECT_EQ(inputs["moderation_window"]["description"], nullptr);
+  ASSERT_EQ(d["schedules"].size(), 1u);
+  EXPECT_EQ(d["schedules"][0]["id"], "monthly");
+  EXPECT_EQ(d["schedules"][0]["cadence"], "monthly");
+  EXPECT_EQ(d["schedules"][0]["time"], "09:00");
+  EXPECT_EQ(d["schedules"][0]["day_of_month"], 1);
+  EXPECT_EQ(get("/api/v1/definitions", "aud-001").parsed()["count"], 2);
 }
 
 }  // namespace
