@@ -12,10 +12,13 @@
 // --users (or SENDFLOW_OIDC_USERS) is a JSON object of people, by login hint: {"qa-001": {claims},
 // ...}. A browser sign-in whose authorization request carries login_hint=<key> gets that person's
 // claims in its tokens (merged after --claims); the authorize endpoint approves at once, so the
-// login hint is how an end-to-end test chooses who signs in.
+// login hint is how an end-to-end test chooses who signs in. A browser cannot add a parameter to
+// a redirect it follows, so --hint-file FILE gives the login hint of requests that carry none: the
+// file's content (trimmed) at the time of the request; the test writes who signs in next.
 //
 // Prints one JSON line {"issuer": "http://127.0.0.1:N", "port": N, "kid": "..."} on stdout once
 // it serves, then stays up until killed (SIGTERM or SIGINT stop it cleanly).
+import { readFileSync } from 'node:fs';
 import { OAuth2Server } from 'oauth2-mock-server';
 
 function fail(message) {
@@ -26,6 +29,7 @@ function fail(message) {
 let port = 0;
 let claimsText = process.env.SENDFLOW_OIDC_CLAIMS ?? '';
 let usersText = process.env.SENDFLOW_OIDC_USERS ?? '';
+let hintFile = '';
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
   const arg = args[i];
@@ -36,8 +40,10 @@ for (let i = 0; i < args.length; i++) {
     claimsText = args[++i];
   } else if (arg === '--users' && i + 1 < args.length) {
     usersText = args[++i];
+  } else if (arg === '--hint-file' && i + 1 < args.length) {
+    hintFile = args[++i];
   } else {
-    fail(`unknown argument '${arg}' (usage: oidc-server.mjs [--port N] [--claims JSON] [--users JSON])`);
+    fail(`unknown argument '${arg}' (usage: oidc-server.mjs [--port N] [--claims JSON] [--users JSON] [--hint-file FILE])`);
   }
 }
 
@@ -70,7 +76,14 @@ const codeUser = new Map();
 const server = new OAuth2Server();
 const key = await server.issuer.keys.generate('RS256');
 server.service.on('beforeAuthorizeRedirect', (redirect, req) => {
-  const hint = typeof req.query.login_hint === 'string' ? req.query.login_hint : '';
+  let hint = typeof req.query.login_hint === 'string' ? req.query.login_hint : '';
+  if (hint === '' && hintFile !== '') {
+    try {
+      hint = readFileSync(hintFile, 'utf8').trim();
+    } catch {
+      hint = '';
+    }
+  }
   const code = redirect.url.searchParams.get('code');
   if (hint !== '' && code) codeUser.set(code, hint);
 });
