@@ -164,6 +164,29 @@ TEST_F(SmtpDeliveryTest, StartTlsRequiredWithALogin) {
             "<outbox-" + std::to_string(id) + "@council.example>");
 }
 
+TEST_F(SmtpDeliveryTest, AuthLoginWhenTheRelayOffersNoPlain) {
+  SmtpServer::Options server;
+  server.starttls = true;
+  server.auth = "qa-relay:correct-horse-battery";
+  server.auth_login_only = true;
+  ASSERT_NO_FATAL_FAILURE(startServer(server));
+  const long long id = queue("lead@council.example", "Escalation", "x");
+  SmtpOptions o = smtp(StartTls::kRequired);
+  o.username = "qa-relay";
+  o.password = "correct-horse-battery";
+  SmtpMailer mailer(o);
+  EXPECT_EQ(dispatch(mailer), 1);
+  EXPECT_EQ(record(id).status, "sent") << record(id).last_error;
+  ASSERT_EQ(server_->received().size(), 1u);
+  EXPECT_EQ(server_->received()[0].user, "qa-relay");
+
+  o.password = "wrong";
+  SmtpMailer wrong(o);
+  queue("lead@council.example", "Escalation", "y");
+  EXPECT_EQ(dispatch(wrong), 0);
+  EXPECT_EQ(server_->received().size(), 1u);
+}
+
 TEST_F(SmtpDeliveryTest, StartTlsRequiredButNotOfferedSendsNothing) {
   ASSERT_NO_FATAL_FAILURE(startServer({}));
   const long long id = queue("lead@council.example", "Escalation", "x");

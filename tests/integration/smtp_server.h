@@ -46,7 +46,8 @@ class SmtpServer {
   struct Options {
     bool starttls = false;  // offer STARTTLS (a certificate is made)
     bool require_starttls = false;
-    std::string auth;  // "user:password"; empty: no AUTH
+    std::string auth;              // "user:password"; empty: no AUTH
+    bool auth_login_only = false;  // offer AUTH LOGIN but not PLAIN
     int fail_first = 0;
     std::vector<std::string> reject;
   };
@@ -64,6 +65,7 @@ class SmtpServer {
     }
     if (options.require_starttls) args.push_back("--require-starttls");
     if (!options.auth.empty()) args.insert(args.end(), {"--auth", options.auth});
+    if (options.auth_login_only) args.push_back("--auth-login-only");
     if (options.fail_first > 0) {
       args.insert(args.end(), {"--fail-first", std::to_string(options.fail_first)});
     }

@@ -21,6 +21,7 @@ Options:
     --require-starttls    refuse MAIL before STARTTLS (needs --tls-cert)
     --auth USER:PASSWORD  offer AUTH PLAIN and LOGIN and require a login before MAIL; the
                           login is offered only over TLS when --tls-cert is given
+    --auth-login-only     offer only AUTH LOGIN (not PLAIN)
     --fail-first N        answer DATA of the first N messages with 421 (test retries)
     --reject ADDRESS      answer RCPT TO:<ADDRESS> with 550 (repeatable)
 
@@ -105,6 +106,7 @@ def main():
     parser.add_argument("--tls-key")
     parser.add_argument("--require-starttls", action="store_true")
     parser.add_argument("--auth")
+    parser.add_argument("--auth-login-only", action="store_true")
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--reject", action="append", default=[])
     args = parser.parse_args()
@@ -131,6 +133,8 @@ def main():
         kwargs["authenticator"] = authenticator
         kwargs["auth_required"] = True
         kwargs["auth_require_tls"] = tls is not None
+        if args.auth_login_only:
+            kwargs["auth_exclude_mechanism"] = ["PLAIN"]
 
     controller = LoopbackController(Recorder(args.dir, args.fail_first, args.reject),
                                     hostname="127.0.0.1", port=0, **kwargs)
