@@ -1,6 +1,10 @@
 #include "server/mail/mime_message.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <ctime>
+#include <string_view>
 
 namespace sendflow::mail {
 

@@ -378,9 +378,10 @@ class SmtpMailer::Connection {
     broken_ = true;
     const std::string what = e.displayText();
     if (dynamic_cast<const Poco::TimeoutException*>(&e)) {
-      return core::unavailable(peer_ + "no answer within " +
-                               std::to_string(options_.timeout.count() / 1000.0).substr(0, 4) +
-                               " s (mail.smtp.timeout)");
+      const long long ms = options_.timeout.count();
+      const std::string limit =
+          ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+      return core::unavailable(peer_ + "no answer within " + limit + " (mail.smtp.timeout)");
     }
     if (dynamic_cast<const Poco::Net::ConnectionRefusedException*>(&e)) {
       return core::unavailable(peer_ + "connection refused");
