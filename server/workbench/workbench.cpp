@@ -47,13 +47,20 @@ bool names(const json& value, const std::string& user) {
   return false;
 }
 
+// `text` with every byte that is not part of valid UTF-8 replaced (headers are the client's
+// bytes; history is JSON).
+std::string validUtf8(const std::string& text) {
+  const std::string quoted = json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  return json::parse(quoted).get<std::string>();
+}
+
 json originAudit(const auth::Principal& who, const RequestOrigin& origin) {
   json out = json::object();
-  if (!origin.channel.empty()) out["channel"] = origin.channel;
-  if (!origin.client_address.empty()) out["client_address"] = origin.client_address;
-  if (!origin.user_agent.empty()) out["user_agent"] = origin.user_agent.substr(0, 300);
-  if (!origin.request_id.empty()) out["request_id"] = origin.request_id;
-  if (!who.via.empty()) out["via"] = who.via;
+  if (!origin.channel.empty()) out["channel"] = validUtf8(origin.channel);
+  if (!origin.client_address.empty()) out["client_address"] = validUtf8(origin.client_address);
+  if (!origin.user_agent.empty()) out["user_agent"] = validUtf8(origin.user_agent.substr(0, 300));
+  if (!origin.request_id.empty()) out["request_id"] = validUtf8(origin.request_id);
+  if (!who.via.empty()) out["via"] = validUtf8(who.via);
   return json{{"origin", out}};
 }
 

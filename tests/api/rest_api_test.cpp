@@ -81,6 +81,21 @@ TEST_F(RestApiTest, BodiesMustBeJsonObjects) {
   EXPECT_NE(input.body.find("plans"), std::string::npos);
 }
 
+// Bytes that are not UTF-8 in headers, paths and queries are the client's mistake, never a 500.
+TEST_F(RestApiTest, BytesThatAreNotUtf8AreNotAServerError) {
+  startReview();
+  const std::string task = openTask("audit", "SF-2").id;
+  const Reply done =
+      call("POST", "/api/v1/tasks/" + task + "/complete", "aud-001", R"({"grade": "Good"})",
+           "application/json", {{"User-Agent", "tool/\xff\xfe 1.0"}});
+  EXPECT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(get("/api/v1/definitions/%FF%FE", "qa-001").status, 404);
+  EXPECT_EQ(get("/api/v1/instances?workflow=%FF", "qa-001").status, 200);
+  const Reply bad_body =
+      call("POST", "/api/v1/tasks/" + task + "/complete", "aud-001", "{\"grade\": \"\xff\"}");
+  EXPECT_EQ(bad_body.status, 400) << bad_body.body;
+}
+
 TEST_F(RestApiTest, TheServerAnswersUnknownRoutesAndMethodsInJson) {
   const Reply unknown = get("/api/v1/nothing-here", "qa-001");
   EXPECT_EQ(unknown.status, 404);
