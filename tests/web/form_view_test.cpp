@@ -172,5 +172,23 @@ TEST(PageRendererTest, ValuesAreEscaped) {
   EXPECT_NE(html->find("a &amp; b"), std::string::npos);
 }
 
+TEST(PageRendererTest, DashboardGradesAreATableWithDecorativeBars) {
+  PageRenderer renderer;
+  auto html = renderer.render(
+      "dashboard",
+      {{"title", "Dashboard"},
+       {"council_name", "C"},
+       {"has_grades", true},
+       {"graded_total", "4"},
+       {"grades",
+        {{{"grade", "Good"}, {"count", "3"}, {"percent", "75"}, {"bar", "75"}},
+         {{"grade", "Inadequate"}, {"count", "1"}, {"percent", "25"}, {"bar", "25"}}}}});
+  ASSERT_TRUE(html.isOk());
+  EXPECT_NE(html->find("<th scope=\"row\">Good</th>"), std::string::npos);
+  EXPECT_NE(html->find("<span class=\"bar bar--w75\" aria-hidden=\"true\"></span>"),
+            std::string::npos);
+  EXPECT_NE(html->find("<caption>Final grades of completed audits (4 audits"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sendflow::web

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "tests/web/html_checks.h"
@@ -24,6 +26,20 @@ using ::testing::Not;
   } while (0)
 
 class WebPartTest : public WebPartFixture {};
+
+// With SENDFLOW_WEB_SNAPSHOTS=DIR, pages are also written there as NAME.html next to
+// sendflow.css, to look at in a browser (for example at 320px wide) without a server.
+void snapshot(const std::string& name, const Page& page) {
+  const char* dir = std::getenv("SENDFLOW_WEB_SNAPSHOTS");
+  if (dir == nullptr || *dir == '\0') return;
+  std::filesystem::create_directories(dir);
+  std::string html = std::regex_replace(
+      page.body, std::regex("/assets/sendflow\\.css\\?v=[0-9a-f]+"), "sendflow.css");
+  std::ofstream(std::filesystem::path(dir) / (name + ".html")) << html;
+  std::filesystem::copy_file(std::string(SENDFLOW_SOURCE_DIR) + "/server/web/assets/sendflow.css",
+                             std::filesystem::path(dir) / "sendflow.css",
+                             std::filesystem::copy_options::overwrite_existing);
+}
 
 TEST_F(WebPartTest, RootSendsSignedOutBrowsersToSignInAndOthersToTheirTasks) {
   Browser anonymous = browser();
@@ -53,6 +69,7 @@ TEST_F(WebPartTest, DevelopmentSignInIsClearlyLabelledAndSetsASafeCookie) {
   Browser b = browser();
   const Page form = b.get("/sign-in");
   ASSERT_EQ(form.status, 200);
+  snapshot("sign-in-development", form);
   EXPECT_THAT(form.body, HasSubstr("Development sign-in – not for real data"));
   EXPECT_THAT(form.body, HasSubstr("Priya Shah, QA lead (qa-001)"));
   EXPECT_THAT(form.body, HasSubstr("Fiona Maclean, head of service (mgr-001)"));
@@ -212,6 +229,7 @@ TEST_F(WebPartTest, InvalidAnswersComeBackWithAnErrorSummaryLinkedToTheFields) {
                                                       {"auditors", "three"},
                                                       {"author", "Team leader"}});
   ASSERT_EQ(bad.status, 422) << bad.body;
+  snapshot("task-with-errors", bad);
   EXPECT_PAGE_OK(bad);
   EXPECT_THAT(bad.body, HasSubstr("<title>Error: "));
   EXPECT_THAT(bad.body, HasSubstr("role=\"alert\""));
@@ -358,6 +376,7 @@ TEST_F(WebPartTest, ApprovalLinkGetAndHeadChangeNothing) {
   Browser scanner = browser();
   const Page page = scanner.get(path);
   ASSERT_EQ(page.status, 200) << page.body;
+  snapshot("approval-link-signed-out", page);
   EXPECT_PAGE_OK(page);
   EXPECT_THAT(page.body, HasSubstr("<meta name=\"referrer\" content=\"no-referrer\">"));
   EXPECT_THAT(page.body, HasSubstr("You are about to <strong>APPROVE</strong> “Approve the "
@@ -400,6 +419,7 @@ TEST_F(WebPartTest, ApprovalLinkConfirmedOnceBySignedInApprover) {
 
   const Page confirm = manager.get(path);
   ASSERT_EQ(confirm.status, 200);
+  snapshot("approval-link-confirm", confirm);
   EXPECT_PAGE_OK(confirm);
   EXPECT_THAT(confirm.body, HasSubstr(">Confirm approval</button>"));
   EXPECT_THAT(confirm.body, HasSubstr("<label for=\"field-comment\">Comment (optional)</label>"));
@@ -414,6 +434,7 @@ TEST_F(WebPartTest, ApprovalLinkConfirmedOnceBySignedInApprover) {
   ASSERT_EQ(decided.status, 200) << decided.body;
   EXPECT_PAGE_OK(decided);
   EXPECT_THAT(decided.body, HasSubstr("<h1>Approved</h1>"));
+  snapshot("approval-link-decided", decided);
   EXPECT_THAT(decided.body, HasSubstr("for plan SF-2"));
   const store::TaskRecord after = taskRecord(approval.id);
   EXPECT_EQ(after.status, "completed");
@@ -646,6 +667,9 @@ TEST_F(WebPartTest, EveryPageFollowsTheRulesForEveryRole) {
         EXPECT_EQ(page.status, 200) << user << " " << e.path << "\n" << page.body;
       }
       EXPECT_THAT(page.header("content-type"), HasSubstr("text/html")) << user << " " << e.path;
+      std::string name = user + e.path;
+      std::replace(name.begin(), name.end(), '/', '_');
+      snapshot(name, page);
       const auto problems = pageProblems(page.body);
       EXPECT_TRUE(problems.empty())
           << user << " " << e.path << ": " << ::testing::PrintToString(problems);
