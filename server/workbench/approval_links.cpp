@@ -25,6 +25,12 @@ json parseOr(const std::string& text, json fallback) {
   return out.is_discarded() ? fallback : out;
 }
 
+// `text` with every byte that is not part of valid UTF-8 replaced.
+std::string validUtf8(const std::string& text) {
+  const std::string quoted = json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  return json::parse(quoted).get<std::string>();
+}
+
 // 32 bytes of RAND_bytes, base64url without padding.
 core::StatusOr<std::string> newToken() {
   std::array<unsigned char, kTokenBytes> bytes{};
@@ -469,6 +475,7 @@ core::StatusOr<ApprovalDecision> ApprovalLinks::decide(const auth::Principal& wh
     return core::invalidArgument("comment: at most " + std::to_string(kMaxCommentLength) +
                                  " characters");
   }
+  if (validUtf8(comment) != comment) return core::invalidArgument("comment: not valid UTF-8 text");
   const std::string hash = hashToken(token);
   // Read the link first: an unknown link or someone else's link is refused before anything
   // about the task's state is said. The guard checks it all again inside the transaction.
@@ -530,10 +537,13 @@ core::StatusOr<ApprovalDecision> ApprovalLinks::decide(const auth::Principal& wh
   };
   engine::TaskChangeOptions change;
   change.guard = guard;
+  // Header values are the client's bytes: history is JSON, so only valid UTF-8 goes in.
   change.audit = {{"via", "email-link"},
-                  {"client", origin.client_address},
-                  {"user_agent", origin.user_agent},
-                  {"request_id", origin.request_id}};
+                  {"channel", "email-link"},
+                  {"client", validUtf8(origin.client_address.substr(0, 100))},
+                  {"user_agent", validUtf8(origin.user_agent.substr(0, 300))},
+                  {"request_id", validUtf8(origin.request_id.substr(0, 100))},
+                  {"signed_in_via", validUtf8(who.via)}};
   core::Status st = runtime_.completeTask(
       record->task_id, {{"decision", record->decision}, {"comment", comment}}, who.id, change);
   if (st.code() == core::StatusCode::kConflict) already_decided = true;

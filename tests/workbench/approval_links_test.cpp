@@ -420,6 +420,24 @@ TEST_F(ApprovalLinksTest, DecideCompletesTheTaskAndUsesTheTokenTogether) {
   EXPECT_EQ(links_->inspect(link.approve)->state, ApprovalLinkState::kUsed);
 }
 
+TEST_F(ApprovalLinksTest, AUserAgentThatIsNotUtf8IsRecordedReplaced) {
+  startToApproval();
+  const Link link = linksIn(mailTo("mgr-001@council.example")->body);
+  RequestOrigin o = origin();
+  o.user_agent = "Scanner\xff\xfe/1.0";
+  auto decided = links_->decide(principal("mgr-001"), link.approve, "", o);
+  ASSERT_TRUE(decided.isOk()) << decided.status().toString();
+  EXPECT_EQ(decided->outcome, ApprovalOutcome::kDecided);
+  bool found = false;
+  for (const auto& h : history(instance_)) {
+    if (h.event != "task.completed" || h.step_id != "approve") continue;
+    found = true;
+    const std::string agent = json::parse(h.detail_json).value("user_agent", "");
+    EXPECT_EQ(agent.rfind("Scanner", 0), 0u) << agent;
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(ApprovalLinksTest, ASecondDecideAnswersAlreadyDecided) {
   const store::TaskRecord approval = startToApproval();
   const Link link = linksIn(mailTo("mgr-001@council.example")->body);
@@ -518,6 +536,9 @@ TEST_F(ApprovalLinksTest, UnknownAndMalformedTokensAreNotFound) {
     EXPECT_EQ(decided.status().code(), core::StatusCode::kNotFound);
   }
   const Link link = linksIn(mailTo("mgr-001@council.example")->body);
+  auto bad_text = links_->decide(principal("mgr-001"), link.approve, "ok \xff\xfe", origin());
+  ASSERT_FALSE(bad_text.isOk());
+  EXPECT_EQ(bad_text.status().code(), core::StatusCode::kInvalidArgument);
   auto long_comment =
       links_->decide(principal("mgr-001"), link.approve, std::string(4001, 'x'), origin());
   ASSERT_FALSE(long_comment.isOk());
