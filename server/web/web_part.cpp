@@ -596,7 +596,11 @@ http::Response WebPart::renderTask(const http::Request& request, const auth::Ses
   json model = {{"workflow_title", view.workflow_title},
                 {"title", task.title},
                 {"description", view.step != nullptr ? view.step->description : ""},
-                {"instance_href", instanceHref(task.instance_id)},
+                // The cycle's page is for those who see the cycle (the workbench's rule).
+                {"instance_href", workbench::Workbench::isOversight(who) ||
+                                          task.assignee == who.id || task.completed_by == who.id
+                                      ? instanceHref(task.instance_id)
+                                      : ""},
                 {"due_text", task.due_at ? formatDate(*task.due_at) : "No due date"},
                 {"overdue", view.overdue},
                 {"role_text", roleTitle(task.role)}};
