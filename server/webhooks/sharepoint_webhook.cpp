@@ -47,6 +47,22 @@ std::string trim(const std::string& text) {
   return text.substr(b, e - b);
 }
 
+// The configuration file's short form: "30s", "5m", "2h", "14d" or a bare number of seconds.
+bool shortDuration(const std::string& text, long long& millis) {
+  if (text.empty() || text.size() > 12) return false;
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0) return false;
+  const long long n = std::stoll(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  static const std::map<std::string, long long> kUnits = {
+      {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+  auto it = kUnits.find(unit);
+  if (it == kUnits.end()) return false;
+  millis = n * it->second;
+  return true;
+}
+
 std::vector<std::string> splitList(const std::string& text) {
   std::vector<std::string> out;
   std::string current;
@@ -221,9 +237,10 @@ core::StatusOr<SharePointWebhookOptions> parseSharePointWebhookOptions(
       for (const std::string& id : splitList(value)) options.subscriptions.insert(id);
     } else if (key == "initial_lookback" || key == "poll_interval") {
       engine::Duration d;
-      if (!engine::parseDuration(value, d) || !d.isFixed() || d.millis < 0) {
+      if (!shortDuration(value, d.millis) &&
+          (!engine::parseDuration(value, d) || !d.isFixed() || d.millis < 0)) {
         return badKey(source, key,
-                      "'" + value + "' is not a fixed duration (for example \"1 hour\" or PT1H)");
+                      "'" + value + "' is not a duration (for example 1h, 30s, \"1 hour\")");
       }
       (key == "initial_lookback" ? options.initial_lookback : options.poll_interval) =
           std::chrono::milliseconds(d.millis);

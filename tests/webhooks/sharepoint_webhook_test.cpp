@@ -441,6 +441,11 @@ TEST(SharePointWebhookOptionsTest, BadConfigurationNamesTheKey) {
   keys["initial_lookback"] = "soon";
   fails(keys, "initial_lookback");
   keys = good;
+  keys["initial_lookback"] = "2h";
+  auto short_form = parseSharePointWebhookOptions(keys, "f.properties", {});
+  ASSERT_TRUE(short_form.isOk()) << short_form.status().toString();
+  EXPECT_EQ(short_form->initial_lookback, std::chrono::hours(2));
+  keys = good;
   keys.erase("client_state");
   keys["client_state_env"] = "SENDFLOW_WEBHOOK_SECRET";
   fails(keys, "client_state_env");
