@@ -12,6 +12,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 
+#include "connectors/factory/connector_factory.h"
 #include "server/api/rest_api.h"
 #include "server/app/sample_library.h"
 #include "server/auth/auth_config.h"
@@ -24,6 +25,7 @@
 #include "server/http/metrics.h"
 #include "server/http/router.h"
 #include "server/web/web_part.h"
+#include "server/webhooks/sharepoint_webhook.h"
 #include "server/workbench/approval_links.h"
 #include "server/workbench/directory.h"
 #include "server/workbench/workbench.h"
@@ -204,12 +206,14 @@ struct Service::Parts {
   std::unique_ptr<workbench::Workbench> workbench;
   std::unique_ptr<workbench::ApprovalLinks> approval_links;
   std::unique_ptr<web::WebPart> web_part;
+  std::unique_ptr<webhooks::SharePointWebhook> sharepoint;
   std::unique_ptr<http::Metrics> metrics;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
 
   ~Parts() {
     if (server) server->stop(std::chrono::milliseconds(0));
+    if (sharepoint) sharepoint->stop();
     // The runtime outlives the service: it must not call a listener that is gone.
     if (engine != nullptr && approval_links) engine->runtime->setTaskListener(nullptr);
   }
@@ -459,6 +463,33 @@ core::StatusOr<std::unique_ptr<Service>> Service::open(const Settings& settings,
   api_options.public_url = p->public_url;
   api::addRestApi(p->router, *p->workbench, api_options);
 
+  // The SharePoint webhook, when webhooks.sharepoint.* is configured.
+  const auto sharepoint_section = settings.section("webhooks.sharepoint");
+  if (!sharepoint_section.empty()) {
+    const auto environment = Settings::processEnvironment();
+    SENDFLOW_ASSIGN_OR_RETURN(webhooks::SharePointWebhookOptions webhook_options,
+                              webhooks::parseSharePointWebhookOptions(
+                                  sharepoint_section, settings.source(), environment));
+    JsonLog* log_ptr = &log;
+    webhook_options.report = [log_ptr](const core::StatusOr<webhooks::WebhookPassResult>& pass) {
+      if (!pass.isOk()) {
+        log_ptr->error("SharePoint webhook pass failed", {{"error", pass.status().message()}});
+      } else if (pass->started > 0) {
+        log_ptr->info("SharePoint webhook started workflows", {{"started", pass->started}});
+      }
+    };
+    const auto connector_section = settings.section("connector");
+    const std::string source_label = settings.source();
+    const core::Clock* clock = engine.clock.get();
+    p->sharepoint = std::make_unique<webhooks::SharePointWebhook>(
+        *engine.runtime,
+        [connector_section, source_label, environment, clock]() {
+          return connectors::makeDocumentSource(connector_section, source_label, environment,
+                                                *clock);
+        },
+        std::move(webhook_options), *engine.clock);
+    p->sharepoint->addRoutes(p->router);
+  }
 
   Parts* raw = p.get();
   p->server =
@@ -498,11 +529,13 @@ http::Authenticate makeAuthenticate(Service::Parts* p) {
 
 core::Status Service::start() {
   SENDFLOW_RETURN_IF_ERROR(parts_->server->start());
+  if (parts_->sharepoint) parts_->sharepoint->start();
   return core::Status::ok();
 }
 
 void Service::stop() {
   parts_->server->stop(parts_->shutdown_grace);
+  if (parts_->sharepoint) parts_->sharepoint->stop();
 }
 
 int Service::port() const { return parts_->server->port(); }
