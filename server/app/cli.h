@@ -40,6 +40,7 @@ void registerEngineCommands(CommandTable& table);      // start, instances, task
 void registerDefinitionCommands(CommandTable& table);  // validate
 void registerDocgenCommands(CommandTable& table);      // render, template check
 void registerConnectorCommands(CommandTable& table);   // sample-data, prescreen, connector ...
+void registerMailCommands(CommandTable& table);        // mail list
 void registerAuthCommands(CommandTable& table);        // api-key create, auth check
 
 // Small argument helpers for commands. `takeOption` removes "--name VALUE" (or "--name=VALUE")

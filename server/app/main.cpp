@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   sendflow::app::registerEngineCommands(table);
   sendflow::app::registerDocgenCommands(table);
   sendflow::app::registerConnectorCommands(table);
+  sendflow::app::registerMailCommands(table);
   sendflow::app::registerAuthCommands(table);
 
   std::string config_path;
