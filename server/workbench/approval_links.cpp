@@ -308,7 +308,7 @@ std::string htmlBody(const MailFacts& f, const std::string& approver_name) {
   if (!f.moderator.empty()) rows += row("Moderated by", f.moderator);
   if (f.due_at) rows += row("Due", humanDate(*f.due_at));
   if (!rows.empty()) {
-    h += "<table role=\"presentation\" style=\"border-collapse:collapse\">\n" + rows + "</table>\n";
+    h += "<table style=\"border-collapse:collapse\">\n" + rows + "</table>\n";
   }
   h += "<ul>\n<li>" + link(f.approve_url, "Approve") + "</li>\n<li>" +
        link(f.reject_url, "Reject and send it back") + "</li>\n<li>" +
