@@ -1,5 +1,7 @@
 #include "server/mail/outbox_dispatcher.h"
 
+#include <cctype>
+
 #include <algorithm>
 #include <memory>
 #include <random>
@@ -119,11 +121,35 @@ core::StatusOr<int> OutboxDispatcher::dispatchPending(int limit) {
       SENDFLOW_RETURN_IF_ERROR(recordFailure(record, status));
       continue;
     }
-    SENDFLOW_RETURN_IF_ERROR(store_.transact(
-        [&](store::Transaction& tx) { return tx.markOutboxSent(record.id, clock_.now()); }));
+    SENDFLOW_RETURN_IF_ERROR(store_.transact([&](store::Transaction& tx) -> core::Status {
+      SENDFLOW_RETURN_IF_ERROR(tx.markOutboxSent(record.id, clock_.now()));
+      const std::string body = redactLinkTokens(record.body, options_.redact_after_send);
+      const std::string html = redactLinkTokens(record.html_body, options_.redact_after_send);
+      if (body == record.body && html == record.html_body) return core::Status::ok();
+      return tx.rewriteOutboxBodies(record.id, body, html);
+    }));
     ++sent;
   }
   return sent;
+}
+
+std::string redactLinkTokens(const std::string& text, const std::vector<std::string>& prefixes) {
+  std::string out = text;
+  for (const std::string& prefix : prefixes) {
+    if (prefix.empty()) continue;
+    std::size_t pos = 0;
+    while ((pos = out.find(prefix, pos)) != std::string::npos) {
+      const std::size_t start = pos + prefix.size();
+      std::size_t end = start;
+      while (end < out.size() && (std::isalnum(static_cast<unsigned char>(out[end])) ||
+                                  out[end] == '-' || out[end] == '_')) {
+        ++end;
+      }
+      if (end > start) out.replace(start, end - start, "[sent]");
+      pos = start;
+    }
+  }
+  return out;
 }
 
 }  // namespace sendflow::mail

@@ -54,9 +54,18 @@ struct DispatcherOptions {
   RetryPolicy retry;
   // Gets one line per failed attempt or given-up mail. Empty: no log.
   std::function<void(const std::string& line)> log;
+  // Single-use links are kept in the outbox only until their mail is sent: after a send, the
+  // token after each of these path prefixes in the stored text and HTML becomes "[sent]" (the
+  // approval links' tokens are then in the recipient's mailbox only; the store keeps their
+  // hashes). The mail itself goes out unchanged.
+  std::vector<std::string> redact_after_send = {"/approvals/"};
   // A number in [0, 1) for each backoff's jitter. Empty: a pseudo-random generator.
   std::function<double()> jitter;
 };
+
+// `text` with the token (the run of [A-Za-z0-9_-] characters) after each occurrence of each
+// prefix replaced by "[sent]".
+std::string redactLinkTokens(const std::string& text, const std::vector<std::string>& prefixes);
 
 class OutboxDispatcher {
  public:

@@ -623,6 +623,14 @@ class SqliteTransaction final : public Transaction {
       return core::Status::ok();
     });
   }
+  core::Status rewriteOutboxBodies(long long id, const std::string& body,
+                                   const std::string& html_body) override {
+    return guarded("outbox", [&]() -> core::Status {
+      s_ << "UPDATE outbox SET body = ?, html_body = ? WHERE id = ?", bind(body), bind(html_body),
+          bind(static_cast<Int64>(id)), Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
   core::Status markOutboxDead(long long id, const std::string& error) override {
     return guarded("outbox", [&]() -> core::Status {
       s_ << "UPDATE outbox SET attempts = attempts + 1, status = 'failed', last_error = ? "

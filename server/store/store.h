@@ -250,6 +250,9 @@ class Transaction {
   // attempts + 1; stays pending until `next_attempt_at`.
   virtual core::Status markOutboxFailed(long long id, TimePoint next_attempt_at,
                                         const std::string& error) = 0;
+  // Replaces a mail's stored text and HTML (single-use links are blanked once it is sent).
+  virtual core::Status rewriteOutboxBodies(long long id, const std::string& body,
+                                           const std::string& html_body) = 0;
   // attempts + 1; status "failed": no more attempts.
   virtual core::Status markOutboxDead(long long id, const std::string& error) = 0;
   virtual core::StatusOr<std::vector<OutboxRecord>> listOutbox() = 0;

@@ -339,3 +339,57 @@ TEST(FolderMailerTest, AFolderThatCannotBeCreatedIsUnavailable) {
 
 }  // namespace
 }  // namespace sendflow::mail
+
+namespace sendflow::mail {
+namespace {
+
+TEST(RedactLinkTokensTest, BlanksTheTokenAfterEachPrefixOnly) {
+  const std::string text =
+      "Approve: https://s.example/approvals/AbC-12_x9 Reject: https://s.example/approvals/Zz9\n"
+      "Task: https://s.example/tasks/123 and a bare /approvals/ with nothing after it";
+  EXPECT_EQ(
+      redactLinkTokens(text, {"/approvals/"}),
+      "Approve: https://s.example/approvals/[sent] Reject: https://s.example/approvals/[sent]\n"
+      "Task: https://s.example/tasks/123 and a bare /approvals/ with nothing after it");
+  EXPECT_EQ(redactLinkTokens(text, {}), text);
+}
+
+TEST_F(OutboxDispatcherTest, ApprovalLinksLeaveTheOutboxOnceTheMailIsSent) {
+  store::OutboxRecord r;
+  r.instance_id = "inst-1";
+  r.recipient = "head@council.example";
+  r.subject = "Approval needed";
+  r.body = "Approve: https://s.example/approvals/SECRETtoken123";
+  r.html_body = "<a href=\"https://s.example/approvals/SECRETtoken123\">Approve</a>";
+  r.created_at = clock_.now();
+  r.next_attempt_at = clock_.now();
+  ASSERT_TRUE(store_->transact([&](store::Transaction& tx) { return tx.insertOutbox(r); }).isOk());
+  auto d = dispatcher();
+  ASSERT_EQ(*d.dispatchPending(10), 1);
+  // The recipient got the link; the store no longer has it.
+  ASSERT_EQ(mailer_.sent.size(), 1u);
+  EXPECT_NE(mailer_.sent[0].content.find("SECRETtoken123"), std::string::npos);
+  const store::OutboxRecord stored = record(r.id);
+  EXPECT_EQ(stored.status, "sent");
+  EXPECT_EQ(stored.body.find("SECRETtoken123"), std::string::npos);
+  EXPECT_EQ(stored.html_body.find("SECRETtoken123"), std::string::npos);
+  EXPECT_NE(stored.body.find("/approvals/[sent]"), std::string::npos);
+}
+
+TEST_F(OutboxDispatcherTest, AFailedSendKeepsTheLinkForTheRetry) {
+  store::OutboxRecord r;
+  r.instance_id = "inst-1";
+  r.recipient = "head@council.example";
+  r.subject = "Approval needed";
+  r.body = "Approve: https://s.example/approvals/SECRETtoken123";
+  r.created_at = clock_.now();
+  r.next_attempt_at = clock_.now();
+  ASSERT_TRUE(store_->transact([&](store::Transaction& tx) { return tx.insertOutbox(r); }).isOk());
+  mailer_.answers.push_back(core::unavailable("421 try later"));
+  auto d = dispatcher();
+  ASSERT_EQ(*d.dispatchPending(10), 0);
+  EXPECT_NE(record(r.id).body.find("SECRETtoken123"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sendflow::mail
