@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <utility>
 
@@ -328,6 +329,29 @@ class SqliteTransaction final : public Transaction {
       st.execute();
       RecordSet rs(st);
       return static_cast<long long>(integer(rs, 0, 0));
+    });
+  }
+
+  core::StatusOr<std::vector<InstanceRecord>> instancesById(const std::vector<std::string>& ids,
+                                                            bool with_data) override {
+    return guarded("instances", [&]() -> core::StatusOr<std::vector<InstanceRecord>> {
+      std::vector<InstanceRecord> out;
+      // In chunks, to stay far below SQLite's limit on bound parameters.
+      for (std::size_t from = 0; from < ids.size(); from += 200) {
+        const std::size_t to = std::min(ids.size(), from + 200);
+        Statement st(s_);
+        st << "SELECT "
+           << (with_data ? kInstanceColumns
+                         : "id, definition_id, definition_version, business_key, status, '{}', "
+                           "'{}', parent_id, revision, created_at, updated_at")
+           << " FROM instances WHERE id IN (";
+        for (std::size_t i = from; i < to; ++i) st << (i > from ? ", ?" : "?"), bind(ids[i]);
+        st << ")";
+        st.execute();
+        RecordSet rs(st);
+        for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(instanceRow(rs, r));
+      }
+      return out;
     });
   }
 
@@ -960,8 +984,49 @@ class SqliteTransaction final : public Transaction {
 
 struct SqliteStore::Impl {
   explicit Impl(Session s) : session(std::move(s)) {}
-  Session session;
+  Session session;  // the writer
+  // Read-only connections (empty for ":memory:", whose data one connection alone can see).
+  std::vector<std::unique_ptr<Session>> readers;
+  std::mutex readers_mutex;
+  std::condition_variable reader_free;
+  std::vector<Session*> idle_readers;  // guarded by readers_mutex
 };
+
+namespace {
+
+// Runs `work` in a transaction on `s`: BEGIN `begin`, then COMMIT when it returns OK, else
+// ROLLBACK.
+core::Status runInTransaction(Session& s, const char* begin,
+                              const std::function<core::Status(Transaction&)>& work) {
+  try {
+    s << begin, Poco::Data::Keywords::now;
+  } catch (const Poco::Exception& e) {
+    return fromException("begin", e);
+  }
+  SqliteTransaction tx(s);
+  core::Status result;
+  try {
+    result = work(tx);
+  } catch (const std::exception& e) {
+    result = core::internalError(std::string("transaction failed: ") + e.what());
+  }
+  try {
+    if (result.isOk()) {
+      s << "COMMIT", Poco::Data::Keywords::now;
+    } else {
+      s << "ROLLBACK", Poco::Data::Keywords::now;
+    }
+  } catch (const Poco::Exception& e) {
+    try {
+      s << "ROLLBACK", Poco::Data::Keywords::now;
+    } catch (const Poco::Exception&) {
+    }
+    return fromException(result.isOk() ? "commit" : "rollback", e);
+  }
+  return result;
+}
+
+}  // namespace
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;
@@ -1022,8 +1087,21 @@ core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
         throw;
       }
     }
-    return std::unique_ptr<SqliteStore>(
-        new SqliteStore(std::make_unique<Impl>(std::move(session))));
+    auto impl = std::make_unique<Impl>(std::move(session));
+    if (path != ":memory:") {
+      for (int i = 0; i < options.readers; ++i) {
+        auto reader = std::make_unique<Session>("SQLite", path);
+        *reader << "PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms),
+            Poco::Data::Keywords::now;
+        *reader << "PRAGMA cache_size = -16384", Poco::Data::Keywords::now;
+        *reader << "PRAGMA mmap_size = 268435456", Poco::Data::Keywords::now;
+        // A write through a reader is a bug; make it fail loudly.
+        *reader << "PRAGMA query_only = ON", Poco::Data::Keywords::now;
+        impl->idle_readers.push_back(reader.get());
+        impl->readers.push_back(std::move(reader));
+      }
+    }
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
   } catch (const Poco::Exception& e) {
     return core::unavailable("cannot open the store " + path + ": " + e.displayText());
   }
@@ -1031,32 +1109,25 @@ core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
 
 core::Status SqliteStore::transact(const std::function<core::Status(Transaction&)>& work) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Session& s = impl_->session;
-  try {
-    s << "BEGIN IMMEDIATE", Poco::Data::Keywords::now;
-  } catch (const Poco::Exception& e) {
-    return fromException("begin", e);
+  return runInTransaction(impl_->session, "BEGIN IMMEDIATE", work);
+}
+
+core::Status SqliteStore::read(const std::function<core::Status(Transaction&)>& work) {
+  if (impl_->readers.empty()) return transact(work);
+  Session* reader = nullptr;
+  {
+    std::unique_lock<std::mutex> lock(impl_->readers_mutex);
+    impl_->reader_free.wait(lock, [&] { return !impl_->idle_readers.empty(); });
+    reader = impl_->idle_readers.back();
+    impl_->idle_readers.pop_back();
   }
-  SqliteTransaction tx(s);
-  core::Status result;
-  try {
-    result = work(tx);
-  } catch (const std::exception& e) {
-    result = core::internalError(std::string("transaction failed: ") + e.what());
+  // A deferred transaction: one consistent snapshot of the committed data, beside the writer.
+  core::Status result = runInTransaction(*reader, "BEGIN", work);
+  {
+    std::lock_guard<std::mutex> lock(impl_->readers_mutex);
+    impl_->idle_readers.push_back(reader);
   }
-  try {
-    if (result.isOk()) {
-      s << "COMMIT", Poco::Data::Keywords::now;
-    } else {
-      s << "ROLLBACK", Poco::Data::Keywords::now;
-    }
-  } catch (const Poco::Exception& e) {
-    try {
-      s << "ROLLBACK", Poco::Data::Keywords::now;
-    } catch (const Poco::Exception&) {
-    }
-    return fromException(result.isOk() ? "commit" : "rollback", e);
-  }
+  impl_->reader_free.notify_one();
   return result;
 }
 

@@ -6,7 +6,8 @@
 // default) a committed transition survives a crash of the process (SIGKILL) but the last few
 // may be lost on power failure; synchronous=FULL also survives power loss at the cost of one
 // fsync per commit. SQLite allows one writer, so the SQLite store is meant for one sendflow
-// process; transactions from its threads are serialized by a mutex.
+// process; write transactions from its threads are serialized by a mutex, and read-only units of
+// work (read) run at once on a small pool of reader connections.
 //
 // Thread-safety: safe to share between threads.
 
@@ -23,6 +24,9 @@ enum class SqliteSync { kNormal, kFull };
 struct SqliteOptions {
   SqliteSync synchronous = SqliteSync::kNormal;
   int busy_timeout_ms = 5000;
+  // Read-only connections for Store::read (WAL lets them read beside the writer). Not used for
+  // ":memory:", whose data only its own connection sees.
+  int readers = 4;
 };
 
 class SqliteStore final : public Store {
@@ -36,6 +40,10 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   core::Status transact(const std::function<core::Status(Transaction&)>& work) override;
+  // On one of the reader connections (waiting for a free one), in a deferred transaction:
+  // reads see the last committed state and do not wait for the writer. A write through it
+  // fails (the connection is query_only).
+  core::Status read(const std::function<core::Status(Transaction&)>& work) override;
   bool healthy() override;
 
   // The schema version this build migrates to.

@@ -194,6 +194,10 @@ class Transaction {
   virtual core::Status updateInstance(InstanceRecord& record) = 0;
   virtual core::StatusOr<std::vector<InstanceRecord>> listInstances(
       const InstanceFilter& filter) = 0;
+  // The instances named (unknown ids are skipped), in no particular order. Without `with_data`
+  // their data_json and state_json are "{}" (for listings that need only the workflow).
+  virtual core::StatusOr<std::vector<InstanceRecord>> instancesById(
+      const std::vector<std::string>& ids, bool with_data) = 0;
   virtual core::StatusOr<long long> countInstances(const InstanceFilter& filter) = 0;
 
   // Tasks.
@@ -298,6 +302,12 @@ class Store {
   // Runs `work` in one transaction: commits when it returns OK, rolls back otherwise and
   // returns its Status. Transactions are serialized within the process.
   virtual core::Status transact(const std::function<core::Status(Transaction&)>& work) = 0;
+  // Runs a unit of work that only reads: it sees one consistent committed state and may run
+  // beside other reads and the writer (stores that cannot, run it as transact). Writing through
+  // it is an error.
+  virtual core::Status read(const std::function<core::Status(Transaction&)>& work) {
+    return transact(work);
+  }
   // Whether the database answers (for /readyz).
   virtual bool healthy() = 0;
 };

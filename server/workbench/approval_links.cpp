@@ -424,7 +424,7 @@ core::StatusOr<ApprovalLinkView> ApprovalLinks::inspect(const std::string& token
   const std::string hash = hashToken(token);
   std::string definition_id;
   std::string step_id;
-  core::Status st = runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
+  core::Status st = runtime_.store().read([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto record, tx.approvalToken(hash));
     if (!record) return core::Status::ok();
     SENDFLOW_ASSIGN_OR_RETURN(auto task, tx.task(record->task_id));
@@ -481,7 +481,7 @@ core::StatusOr<ApprovalDecision> ApprovalLinks::decide(const auth::Principal& wh
   // about the task's state is said. The guard checks it all again inside the transaction.
   std::optional<store::ApprovalTokenRecord> record;
   std::string instance_id;
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().read([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(record, tx.approvalToken(hash));
     if (!record) return core::Status::ok();
     SENDFLOW_ASSIGN_OR_RETURN(auto task, tx.task(record->task_id));

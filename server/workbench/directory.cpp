@@ -139,7 +139,7 @@ core::Status Directory::recordSignIn(const auth::Principal& who) {
 
 core::StatusOr<std::optional<Person>> Directory::find(const std::string& id) const {
   std::optional<Person> out;
-  SENDFLOW_RETURN_IF_ERROR(store_.transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(store_.read([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(out, find(tx, id));
     return core::Status::ok();
   }));
@@ -148,7 +148,7 @@ core::StatusOr<std::optional<Person>> Directory::find(const std::string& id) con
 
 core::StatusOr<std::vector<Person>> Directory::withRole(const std::string& role) const {
   std::vector<Person> out;
-  SENDFLOW_RETURN_IF_ERROR(store_.transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(store_.read([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(out, withRole(tx, role));
     return core::Status::ok();
   }));
@@ -157,7 +157,7 @@ core::StatusOr<std::vector<Person>> Directory::withRole(const std::string& role)
 
 core::StatusOr<std::vector<Person>> Directory::all() const {
   std::vector<Person> out;
-  SENDFLOW_RETURN_IF_ERROR(store_.transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(store_.read([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto users, tx.listUsers());
     for (const store::UserRecord& user : users) out.push_back(personOf(user));
     return core::Status::ok();

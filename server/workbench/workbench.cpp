@@ -195,7 +195,7 @@ core::Status Workbench::assignableIn(store::Transaction& tx, const store::TaskRe
 
 core::Status Workbench::assignable(const store::TaskRecord& task,
                                    const std::string& user_id) const {
-  return runtime_.store().transact(
+  return runtime_.store().read(
       [&](store::Transaction& tx) { return assignableIn(tx, task, user_id); });
 }
 
@@ -213,7 +213,7 @@ core::StatusOr<bool> Workbench::canSeeTask(store::Transaction& tx, const auth::P
 core::StatusOr<store::TaskRecord> Workbench::visibleTask(const auth::Principal& who,
                                                          const std::string& task_id) const {
   store::TaskRecord out;
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().read([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto task, tx.task(task_id));
     if (!task) return core::notFound("no task '" + task_id + "'");
     SENDFLOW_ASSIGN_OR_RETURN(bool visible, canSeeTask(tx, who, *task));
@@ -297,7 +297,7 @@ core::StatusOr<std::vector<store::InstanceRecord>> Workbench::instances(
     const auth::Principal& who, const InstanceQuery& query) const {
   const int limit = effectiveLimit(query.limit);
   std::vector<store::InstanceRecord> out;
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().read([&](store::Transaction& tx) -> core::Status {
     store::InstanceFilter filter{query.workflow_id, query.status, limit};
     if (isOversight(who)) {
       SENDFLOW_ASSIGN_OR_RETURN(out, tx.listInstances(filter));
@@ -342,7 +342,7 @@ core::StatusOr<std::vector<store::InstanceRecord>> Workbench::instances(
 core::StatusOr<InstanceView> Workbench::instance(const auth::Principal& who,
                                                  const std::string& id) const {
   InstanceView view;
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().read([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto instance, tx.instance(id));
     if (!instance) return core::notFound("no instance '" + id + "'");
     SENDFLOW_ASSIGN_OR_RETURN(bool visible, canSeeInstance(tx, who, id));
@@ -369,7 +369,7 @@ core::StatusOr<std::vector<store::HistoryRecord>> Workbench::history(const auth:
                                                                      int limit) const {
   const std::size_t cap = static_cast<std::size_t>(effectiveLimit(limit));
   std::vector<store::HistoryRecord> out;
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().read([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto instance, tx.instance(instance_id));
     if (!instance) return core::notFound("no instance '" + instance_id + "'");
     SENDFLOW_ASSIGN_OR_RETURN(bool visible, canSeeInstance(tx, who, instance_id));
@@ -406,7 +406,7 @@ core::StatusOr<std::vector<store::DocumentRecord>> Workbench::documents(
     const auth::Principal& who, const std::string& instance_id, int limit) const {
   const std::size_t cap = static_cast<std::size_t>(effectiveLimit(limit));
   std::vector<store::DocumentRecord> out;
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().read([&](store::Transaction& tx) -> core::Status {
     if (!instance_id.empty()) {
       SENDFLOW_ASSIGN_OR_RETURN(auto instance, tx.instance(instance_id));
       if (!instance) return core::notFound("no instance '" + instance_id + "'");
@@ -435,7 +435,7 @@ core::StatusOr<std::vector<store::DocumentRecord>> Workbench::documents(
 core::StatusOr<store::DocumentRecord> Workbench::document(const auth::Principal& who,
                                                           const std::string& document_id) const {
   store::DocumentRecord out;
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().read([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto document, tx.document(document_id));
     if (!document) return core::notFound("no document '" + document_id + "'");
     SENDFLOW_ASSIGN_OR_RETURN(bool visible, canSeeInstance(tx, who, document->instance_id));
@@ -451,10 +451,20 @@ core::StatusOr<store::DocumentRecord> Workbench::document(const auth::Principal&
 core::Status Workbench::readViewInputs(store::Transaction& tx, const auth::Principal& who,
                                        const std::vector<store::TaskRecord>& tasks,
                                        bool read_tasks_of_user, ViewInputs& inputs) const {
+  // The views need only each instance's workflow and version: one light query for them all.
+  std::vector<std::string> wanted;
   for (const store::TaskRecord& task : tasks) {
-    if (inputs.instances.count(task.instance_id) > 0) continue;
-    SENDFLOW_ASSIGN_OR_RETURN(auto instance, tx.instance(task.instance_id));
-    if (instance) inputs.instances.emplace(task.instance_id, std::move(*instance));
+    if (inputs.instances.count(task.instance_id) == 0 &&
+        std::find(wanted.begin(), wanted.end(), task.instance_id) == wanted.end()) {
+      wanted.push_back(task.instance_id);
+    }
+  }
+  if (!wanted.empty()) {
+    SENDFLOW_ASSIGN_OR_RETURN(auto found, tx.instancesById(wanted, /*with_data=*/false));
+    for (store::InstanceRecord& instance : found) {
+      const std::string id = instance.id;
+      inputs.instances.emplace(id, std::move(instance));
+    }
   }
   if (read_tasks_of_user) {
     SENDFLOW_RETURN_IF_ERROR(readConflictTasks(tx, who.id, tasks, inputs.tasks_of_user));
@@ -502,7 +512,7 @@ std::vector<TaskView> Workbench::buildViews(const auth::Principal& who,
 core::StatusOr<std::vector<TaskView>> Workbench::views(const auth::Principal& who,
                                                        std::vector<store::TaskRecord> tasks) const {
   ViewInputs inputs;
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) {
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().read([&](store::Transaction& tx) {
     return readViewInputs(tx, who, tasks, /*read_tasks_of_user=*/true, inputs);
   }));
   return buildViews(who, std::move(tasks), inputs);
@@ -513,7 +523,7 @@ core::StatusOr<std::vector<TaskView>> Workbench::myTasks(const auth::Principal& 
   const std::size_t cap = static_cast<std::size_t>(effectiveLimit(limit));
   std::vector<store::TaskRecord> tasks;
   ViewInputs inputs;
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().read([&](store::Transaction& tx) -> core::Status {
     // Conflicted queue tasks are dropped below: read a little more than the page.
     SENDFLOW_ASSIGN_OR_RETURN(
         auto open, tx.listOpenTasksFor(who.id, rolesOf(who), static_cast<int>(cap) + 50));
@@ -537,7 +547,7 @@ core::StatusOr<std::vector<TaskView>> Workbench::moderationQueue(const auth::Pri
   const std::size_t cap = static_cast<std::size_t>(options_.max_limit);
   std::vector<store::TaskRecord> tasks;
   ViewInputs inputs;
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().read([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto open, tx.listTasks("open", "", 0));
     SENDFLOW_ASSIGN_OR_RETURN(inputs.tasks_of_user, tx.listTasksOfUser(who.id, 0));
     for (store::TaskRecord& task : open) {
@@ -630,7 +640,7 @@ core::StatusOr<Dashboard> Workbench::dashboard(const auth::Principal& who) const
   std::map<std::string, long long> grades;
   const core::TimePoint now = clock_.now();
   const bool oversight = isOversight(who);
-  SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
+  SENDFLOW_RETURN_IF_ERROR(runtime_.store().read([&](store::Transaction& tx) -> core::Status {
     // The instances the caller sees.
     std::vector<store::InstanceRecord> instances;
     if (oversight) {

@@ -5,7 +5,9 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -420,6 +422,86 @@ TEST_F(SqliteServiceTablesTest, AFailedMailWaitsForItsNextAttemptAndADeadOneStop
                   })
                   .isOk());
   EXPECT_TRUE(pendingAt(1000000).empty());
+}
+
+}  // namespace
+}  // namespace sendflow::store
+
+namespace sendflow::store {
+namespace {
+
+class SqliteReadTest : public SqliteStoreTest {};
+
+TEST_F(SqliteReadTest, AReadSeesCommittedDataAndNotAWriteInProgress) {
+  ASSERT_TRUE(
+      store_->transact([&](Transaction& tx) { return tx.insertInstance(instance("a", "")); })
+          .isOk());
+  std::atomic<bool> writing{false};
+  std::atomic<bool> release{false};
+  std::thread writer([&] {
+    EXPECT_TRUE(store_
+                    ->transact([&](Transaction& tx) -> core::Status {
+                      SENDFLOW_RETURN_IF_ERROR(tx.insertInstance(instance("b", "")));
+                      writing = true;
+                      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                      return core::Status::ok();
+                    })
+                    .isOk());
+  });
+  while (!writing) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // The writer holds its transaction open: a read neither waits for it nor sees its rows.
+  long long seen = -1;
+  ASSERT_TRUE(store_
+                  ->read([&](Transaction& tx) -> core::Status {
+                    SENDFLOW_ASSIGN_OR_RETURN(seen, tx.countInstances({}));
+                    return core::Status::ok();
+                  })
+                  .isOk());
+  EXPECT_EQ(seen, 1);
+  release = true;
+  writer.join();
+  ASSERT_TRUE(store_
+                  ->read([&](Transaction& tx) -> core::Status {
+                    SENDFLOW_ASSIGN_OR_RETURN(seen, tx.countInstances({}));
+                    return core::Status::ok();
+                  })
+                  .isOk());
+  EXPECT_EQ(seen, 2);
+}
+
+TEST_F(SqliteReadTest, AWriteThroughAReadFails) {
+  const core::Status st =
+      store_->read([&](Transaction& tx) { return tx.insertInstance(instance("a", "")); });
+  EXPECT_FALSE(st.isOk());
+  long long seen = -1;
+  ASSERT_TRUE(store_
+                  ->transact([&](Transaction& tx) -> core::Status {
+                    SENDFLOW_ASSIGN_OR_RETURN(seen, tx.countInstances({}));
+                    return core::Status::ok();
+                  })
+                  .isOk());
+  EXPECT_EQ(seen, 0);
+}
+
+TEST_F(SqliteReadTest, ManyThreadsReadAtOnce) {
+  ASSERT_TRUE(
+      store_->transact([&](Transaction& tx) { return tx.insertInstance(instance("a", "")); })
+          .isOk());
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 12; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 50; ++j) {
+        const core::Status st = store_->read([&](Transaction& tx) -> core::Status {
+          SENDFLOW_ASSIGN_OR_RETURN(auto found, tx.instance("a"));
+          return found ? core::Status::ok() : core::notFound("a");
+        });
+        if (st.isOk()) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, 600);
 }
 
 }  // namespace
