@@ -153,7 +153,8 @@ json instanceJson(const store::InstanceRecord& i) {
                 {"documents", std::string(kPrefix) + "/instances/" + i.id + "/documents"}}}};
 }
 
-json taskJson(const store::TaskRecord& t) {
+// `subject`: the task's subject already parsed (a TaskView has it), or null to parse it here.
+json taskJson(const store::TaskRecord& t, const json* subject = nullptr) {
   json out = {{"id", t.id},
               {"instance_id", t.instance_id},
               {"step_id", t.step_id},
@@ -162,7 +163,7 @@ json taskJson(const store::TaskRecord& t) {
               {"role", t.role},
               {"assignee", orNull(t.assignee)},
               {"status", t.status},
-              {"subject", parsed(t.subject_json)},
+              {"subject", subject != nullptr ? *subject : parsed(t.subject_json)},
               {"due_at", isoTime(t.due_at)},
               {"created_at", isoTime(t.created_at)},
               {"completed_at", isoTime(t.completed_at)},
@@ -241,7 +242,7 @@ json formJson(const TaskView& view) {
 }
 
 json taskViewJson(const TaskView& view, bool with_form) {
-  json out = taskJson(view.task);
+  json out = taskJson(view.task, &view.subject);
   out["workflow"] = orNull(view.workflow_id);
   out["workflow_title"] = orNull(view.workflow_title);
   out["description"] = view.step != nullptr ? orNull(view.step->description) : json(nullptr);
