@@ -50,7 +50,9 @@ core::Status openMail(const Settings& settings, EngineServices& services) {
   options.retry.attempts = static_cast<int>(attempts);
   if (core::Status st = mail::checkRetryPolicy(options.retry); !st.isOk()) return badMailValue(st);
   options.resolver = mail::userDirectoryResolver(*services.store);
-  options.log = [](const std::string& line) { std::clog << "sendflow: " << line << std::endl; };
+  services.mail_log = std::make_shared<std::function<void(const std::string&)>>(
+      [](const std::string& line) { std::clog << "sendflow: " << line << std::endl; });
+  options.log = [sink = services.mail_log](const std::string& line) { (*sink)(line); };
 
   SENDFLOW_ASSIGN_OR_RETURN(const std::string transport,
                             settings.getString("mail.transport", "folder"));

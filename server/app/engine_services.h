@@ -9,6 +9,7 @@
 //   engine.audit_file, http.address, http.port, mail.transport, mail.outbox.dir, mail.from,
 //   mail.from_name, mail.smtp.*, mail.retry.*
 
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -32,6 +33,9 @@ struct EngineServices {
   std::unique_ptr<engine::Scheduler> scheduler;
   std::unique_ptr<mail::Mailer> mailer;
   std::unique_ptr<mail::OutboxDispatcher> outbox;
+  // Where the outbox dispatcher's lines go (one per failed attempt or given-up mail): plain text
+  // on stderr by default; `serve` replaces the function with its JSON log before workers start.
+  std::shared_ptr<std::function<void(const std::string&)>> mail_log;
   int workers = 2;
   std::chrono::milliseconds poll_interval{1000};
   std::string http_address = "127.0.0.1";

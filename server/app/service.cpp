@@ -603,6 +603,12 @@ int runServeCommand(CommandContext& ctx) {
   auto released = e.runtime->releaseLeases();
   if (!released.isOk()) return fail(released.status());
 
+  // The mail dispatcher's failures become JSON lines too.
+  if (e.mail_log) {
+    *e.mail_log = [&log](const std::string& line) {
+      log.warn("mail delivery", {{"detail", line}});
+    };
+  }
   auto service = Service::open(ctx.settings, e, log, static_cast<int>(port));
   if (!service.isOk()) return fail(service.status());
 
