@@ -6,6 +6,8 @@
 #include <ctime>
 #include <string_view>
 
+#include "server/core/markup_escape.h"
+
 namespace sendflow::mail {
 
 namespace {
@@ -160,33 +162,6 @@ std::string rfc5322Date(core::TimePoint t) {
   return buf;
 }
 
-std::string escapeHtml(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 bool startsWithUrl(std::string_view s) {
   auto lower = [](std::string_view p) {
     std::string r(p);
@@ -229,12 +204,12 @@ std::string linkify(std::string_view line) {
       }
       const std::string_view url = line.substr(i, end - i);
       if (url.find("://") + 3 < url.size()) {
-        out += "<a href=\"" + escapeHtml(url) + "\">" + escapeHtml(url) + "</a>";
+        out += "<a href=\"" + core::markupEscaped(url) + "\">" + core::markupEscaped(url) + "</a>";
         i = end;
         continue;
       }
     }
-    out += escapeHtml(line.substr(i, 1));
+    out += core::markupEscaped(line.substr(i, 1));
     ++i;
   }
   return out;
@@ -358,8 +333,8 @@ std::string htmlFromText(const std::string& text, const std::string& title) {
     }
   }
   flush();
-  return "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>" + escapeHtml(title) +
-         "</title>\n</head>\n<body>\n" + body + "</body>\n</html>\n";
+  return "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>" +
+         core::markupEscaped(title) + "</title>\n</head>\n<body>\n" + body + "</body>\n</html>\n";
 }
 
 core::StatusOr<std::string> formatMimeMessage(const store::OutboxRecord& record,

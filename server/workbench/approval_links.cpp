@@ -10,6 +10,8 @@
 #include <map>
 #include <vector>
 
+#include "server/core/markup_escape.h"
+
 namespace sendflow::workbench {
 namespace {
 
@@ -63,33 +65,6 @@ bool wellFormed(const std::string& token) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_';
   });
-}
-
-std::string htmlEscape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // "27 November 2026", with ", 17:30 UTC" when the time is not midnight.
@@ -285,21 +260,22 @@ std::string textBody(const MailFacts& f, const std::string& approver_name) {
 std::string htmlBody(const MailFacts& f, const std::string& approver_name) {
   const auto row = [](const std::string& label, const std::string& value) {
     return "<tr><th scope=\"row\" style=\"text-align:left;padding:4px 12px 4px 0\">" +
-           htmlEscape(label) + "</th><td style=\"padding:4px 0\">" + htmlEscape(value) +
-           "</td></tr>\n";
+           core::markupEscaped(label) + "</th><td style=\"padding:4px 0\">" +
+           core::markupEscaped(value) + "</td></tr>\n";
   };
   const auto link = [](const std::string& url, const std::string& text) {
-    return "<a href=\"" + htmlEscape(url) + "\" style=\"color:#1d3d8f\">" + htmlEscape(text) +
-           "</a>";
+    return "<a href=\"" + core::markupEscaped(url) + "\" style=\"color:#1d3d8f\">" +
+           core::markupEscaped(text) + "</a>";
   };
   std::string h =
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
-      htmlEscape(mailSubject(f)) +
+      core::markupEscaped(mailSubject(f)) +
       "</title>\n</head>\n<body style=\"font-family:Arial,Helvetica,sans-serif;font-size:16px;"
       "line-height:1.5;color:#0b0c0c;background:#ffffff\">\n";
-  h += "<p>Dear " + htmlEscape(approver_name) + ",</p>\n";
-  h += "<p>Your approval is needed: <strong>" + htmlEscape(f.task_title) + "</strong>.</p>\n";
-  if (!f.description.empty()) h += "<p>" + htmlEscape(f.description) + "</p>\n";
+  h += "<p>Dear " + core::markupEscaped(approver_name) + ",</p>\n";
+  h += "<p>Your approval is needed: <strong>" + core::markupEscaped(f.task_title) +
+       "</strong>.</p>\n";
+  if (!f.description.empty()) h += "<p>" + core::markupEscaped(f.description) + "</p>\n";
   std::string rows;
   if (!f.workflow_title.empty()) rows += row("Workflow", f.workflow_title);
   if (!f.plan_reference.empty()) rows += row("Plan", f.plan_reference);
@@ -315,8 +291,9 @@ std::string htmlBody(const MailFacts& f, const std::string& approver_name) {
        link(f.task_url, "Open the task to read everything first") + "</li>\n</ul>\n";
   h += "<p>The links ask you to sign in with your intranet account and do nothing until you "
        "confirm on the page they open. They work only for you and only once, until " +
-       htmlEscape(humanDate(f.expires_at)) + " or until the approval is decided another way.</p>\n";
-  h += "<p>" + htmlEscape(f.service_name) + "</p>\n</body>\n</html>\n";
+       core::markupEscaped(humanDate(f.expires_at)) +
+       " or until the approval is decided another way.</p>\n";
+  h += "<p>" + core::markupEscaped(f.service_name) + "</p>\n</body>\n</html>\n";
   return h;
 }
 
