@@ -9,6 +9,7 @@
 #include <Poco/SHA1Engine.h>
 #include <nlohmann/json.hpp>
 
+#include "connectors/connector/item_json.h"
 #include "connectors/factory/connector_factory.h"
 #include "server/docgen/template_library.h"
 #include "server/prescreen/plan_screener.h"
@@ -50,27 +51,7 @@ std::string safeFileName(std::string text) {
   return text;
 }
 
-json itemJson(const connectors::Item& item) {
-  const auto& m = item.metadata;
-  json out = {{"id", item.id},
-              {"name", item.name},
-              {"path", item.path},
-              {"etag", item.etag},
-              {"modified", core::formatIso8601(item.modified)},
-              {"document_type", m.document_type},
-              {"locality", m.locality},
-              {"finalised_date", m.finalised_date},
-              {"request_date", m.request_date},
-              {"review_date", m.review_date},
-              {"caseworker", m.caseworker},
-              {"contributors", m.contributors},
-              {"year_group", m.year_group},
-              {"setting", m.setting}};
-  if (auto ref = item.columns.find("PlanRef"); ref != item.columns.end()) {
-    out["plan_ref"] = ref->second;
-  }
-  return out;
-}
+json itemJson(const connectors::Item& item) { return connectors::itemToWorkflowJson(item); }
 
 class DocumentsPull {
  public:

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "connectors/connector/item_json.h"
+
 namespace sendflow::webhooks {
 namespace {
 
@@ -175,26 +177,9 @@ std::string stripQuotes(std::string text) {
 
 json nullIfEmpty(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
 
-// The document as the workflows' documents.pull action gives it.
+// The document as the workflows' documents.pull action gives it, with its raw columns.
 json itemJson(const connectors::Item& item) {
-  const auto& m = item.metadata;
-  json out = {{"id", item.id},
-              {"name", item.name},
-              {"path", item.path},
-              {"etag", item.etag},
-              {"modified", core::formatIso8601(item.modified)},
-              {"document_type", m.document_type},
-              {"locality", m.locality},
-              {"finalised_date", m.finalised_date},
-              {"request_date", m.request_date},
-              {"review_date", m.review_date},
-              {"caseworker", m.caseworker},
-              {"contributors", m.contributors},
-              {"year_group", m.year_group},
-              {"setting", m.setting}};
-  if (auto ref = item.columns.find("PlanRef"); ref != item.columns.end()) {
-    out["plan_ref"] = ref->second;
-  }
+  json out = connectors::itemToWorkflowJson(item);
   out["columns"] = item.columns;
   return out;
 }
