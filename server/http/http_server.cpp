@@ -1,34 +1,48 @@
 #include "server/http/http_server.h"
 
+#include <netinet/in.h>
+#include <strings.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <ctime>
+#include <deque>
 #include <fstream>
 #include <mutex>
 #include <ostream>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
+#include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
-#include <Poco/StreamCopier.h>
-#include <Poco/ThreadPool.h>
+#include <Poco/Net/StreamSocket.h>
 
 #include "server/core/clock.h"
+#include "server/http/request_parser.h"
 
 namespace sendflow::http {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+// How long a worker waits for the rest of a TLS record (or the handshake) once a TLS socket is
+// readable; a plain socket that is readable never blocks.
+constexpr std::chrono::milliseconds kTlsReadSlice{500};
+constexpr std::uint64_t kListenerKey = 0;
+constexpr std::uint64_t kWakeKey = 1;
 
 std::string newRequestId() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -64,6 +78,131 @@ std::string loggablePath(const Request& r) {
   return p;
 }
 
+const char* reasonPhrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 417:
+      return "Expectation Failed";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
+  }
+}
+
+// The error code of the JSON body for statuses the server answers itself.
+const char* errorCodeFor(int status) {
+  switch (status) {
+    case 413:
+      return "resource_exhausted";
+    case 414:
+      return "uri_too_long";
+    case 417:
+      return "expectation_failed";
+    case 431:
+      return "headers_too_large";
+    case 501:
+      return "not_implemented";
+    case 505:
+      return "http_version_not_supported";
+    default:
+      return "bad_request";
+  }
+}
+
+// The Date header's value, formatted once a second per thread.
+const std::string& httpDate() {
+  static thread_local std::time_t cached_at = 0;
+  static thread_local std::string cached;
+  const std::time_t now = std::time(nullptr);
+  if (now != cached_at) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buffer[64];
+    std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    cached = buffer;
+    cached_at = now;
+  }
+  return cached;
+}
+
+bool sameName(const std::string& a, const char* b) { return strcasecmp(a.c_str(), b) == 0; }
+
+std::string safeName(const std::string& name) {
+  std::string out;
+  for (unsigned char c : name) {
+    out.push_back(c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '_' : static_cast<char>(c));
+  }
+  return out.empty() ? "download" : out;
+}
+
+void appendHeader(std::string& out, const std::string& name, const std::string& value) {
+  out += name;
+  out += ": ";
+  // A value never ends the line early (no response splitting through a handler's header).
+  for (char c : value) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  out += "\r\n";
+}
+
 // Counts a request in flight for as long as it lives (graceful stop waits for zero).
 class InFlight {
  public:
@@ -76,294 +215,588 @@ class InFlight {
   std::atomic<int>& count_;
 };
 
-class ServiceHandler final : public Poco::Net::HTTPRequestHandler {
- public:
-  ServiceHandler(const ServerOptions& options, const Router& router, const Authenticate& auth,
-                 std::ostream* log, std::mutex& log_mutex, RequestObserver* observer, bool tls,
-                 std::atomic<int>& in_flight)
-      : options_(options),
-        router_(router),
-        auth_(auth),
-        log_(log),
-        log_mutex_(log_mutex),
-        observer_(observer),
-        tls_(tls),
-        in_flight_(in_flight) {}
-
-  void handleRequest(Poco::Net::HTTPServerRequest& in,
-                     Poco::Net::HTTPServerResponse& out) override {
-    const InFlight counted(in_flight_);
-    const auto started = Clock::now();
-    Request req;
-    req.method = in.getMethod();
-    const std::string& uri = in.getURI();
-    const auto q = uri.find('?');
-    req.path = uri.substr(0, q);
-    if (q != std::string::npos) {
-      req.query_string = uri.substr(q + 1);
-      std::size_t pos = 0;
-      while (pos <= req.query_string.size()) {
-        std::size_t end = req.query_string.find('&', pos);
-        if (end == std::string::npos) end = req.query_string.size();
-        const std::string pair = req.query_string.substr(pos, end - pos);
-        if (!pair.empty()) {
-          const auto eq = pair.find('=');
-          req.query.emplace(urlDecode(pair.substr(0, eq), true),
-                            eq == std::string::npos ? "" : urlDecode(pair.substr(eq + 1), true));
-        }
-        pos = end + 1;
-      }
-    }
-    for (const auto& [k, v] : in) req.headers[k] = v;
-    const std::string given_id = req.header("X-Request-Id");
-    req.request_id = wellFormedRequestId(given_id) ? given_id : newRequestId();
-    req.client_address = in.clientAddress().host().toString();
-    if (options_.trust_forwarded_for) {
-      // The last entry is the one the proxy in front of us appended (what it saw); earlier
-      // entries come from the client and could be anything.
-      const std::string fwd = req.header("X-Forwarded-For");
-      const auto comma = fwd.rfind(',');
-      std::string last = comma == std::string::npos ? fwd : fwd.substr(comma + 1);
-      while (!last.empty() && last.front() == ' ') last.erase(0, 1);
-      while (!last.empty() && last.back() == ' ') last.pop_back();
-      if (!last.empty()) req.client_address = last;
-    }
-
-    if (observer_ != nullptr) observer_->requestStarted(req);
-    Response res = serve(in, req);
-    std::size_t bytes = 0;
-    write(req, res, out, bytes);
-    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-    logLine(req, res.status, bytes, took);
-    if (observer_ != nullptr) observer_->requestFinished(req, res.status, bytes, took);
-  }
-
- private:
-  Response serve(Poco::Net::HTTPServerRequest& in, Request& req) {
-    // The body, within the limit.
-    if (in.hasContentLength() &&
-        in.getContentLength64() > static_cast<Poco::Int64>(options_.max_body_bytes)) {
-      return tooLarge(req);
-    }
-    // A request has a body only with Content-Length or chunked transfer coding (RFC 9112 6.3);
-    // without either, Poco would read until the client closes the connection.
-    if (in.hasContentLength() || in.getChunkedTransferEncoding()) {
-      try {
-        std::istream& body = in.stream();
-        std::string data;
-        char buffer[8192];
-        while (body.read(buffer, sizeof buffer) || body.gcount() > 0) {
-          data.append(buffer, static_cast<std::size_t>(body.gcount()));
-          if (data.size() > options_.max_body_bytes) return tooLarge(req);
-        }
-        req.body = std::move(data);
-      } catch (const Poco::Exception& e) {
-        return Response::error(
-            core::invalidArgument("the request body could not be read: " + e.displayText()),
-            req.request_id);
-      }
-    }
-
-    const Router::Match m = router_.match(req.method, req.path);
-    if (m.route == nullptr) {
-      if (m.path_known) {
-        std::string allow;
-        for (const auto& a : m.allowed_methods) allow += (allow.empty() ? "" : ", ") + a;
-        Response r =
-            Response::json(405, {{"error",
-                                  {{"code", "method_not_allowed"},
-                                   {"message", req.method + " is not allowed here; use " + allow},
-                                   {"request_id", req.request_id}}}});
-        r.header("Allow", allow);
-        return r;
-      }
-      return Response::error(core::notFound("no such page or endpoint: " + req.path),
-                             req.request_id);
-    }
-    req.route = m.route->pattern;
-    req.path_params = m.params;
-
-    core::Status credentials_problem;
-    if (auth_) {
-      try {
-        auto who = auth_(req);
-        if (who.isOk()) {
-          req.principal = std::move(*who);
-        } else {
-          credentials_problem = who.status();
-        }
-      } catch (const std::exception& e) {
-        credentials_problem = core::unavailable(std::string("sign-in check failed: ") + e.what());
-      }
-    }
-    if (m.route->access == Access::kSignedIn && !req.principal) {
-      const core::Status why = credentials_problem.isOk()
-                                   ? core::unauthenticated("sign-in required")
-                                   : credentials_problem;
-      Response r = Response::error(why, req.request_id);
-      if (why.code() == core::StatusCode::kUnauthenticated) {
-        r.header("WWW-Authenticate", "Bearer realm=\"sendflow\"");
-      }
-      return r;
-    }
-    try {
-      return m.route->handler(req);
-    } catch (const std::exception& e) {
-      req.log["exception"] = e.what();
-      return Response::error(core::internalError(e.what()), req.request_id);
-    } catch (...) {
-      req.log["exception"] = "unknown";
-      return Response::error(core::internalError("unknown exception"), req.request_id);
-    }
-  }
-
-  Response tooLarge(Request& req) {
-    Response r =
-        Response::error(core::resourceExhausted("the request body is larger than " +
-                                                std::to_string(options_.max_body_bytes) + " bytes"),
-                        req.request_id);
-    r.header("Connection", "close");
-    return r;
-  }
-
-  void write(const Request& req, Response& res, Poco::Net::HTTPServerResponse& out,
-             std::size_t& bytes) {
-    try {
-      out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(res.status));
-      out.set("X-Request-Id", req.request_id);
-      out.set("X-Content-Type-Options", "nosniff");
-      out.set("Referrer-Policy", "no-referrer");
-      std::string ancestors = "'self'";
-      for (const auto& a : options_.frame_ancestors) ancestors += " " + a;
-      out.set("Content-Security-Policy",
-              "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-              "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors " +
-                  ancestors);
-      if (tls_) out.set("Strict-Transport-Security", "max-age=31536000");
-      bool cache_set = false;
-      for (const auto& [k, v] : res.headers) {
-        if (Poco::icompare(k, "Cache-Control") == 0) cache_set = true;
-        if (Poco::icompare(k, "Set-Cookie") == 0) {
-          out.add(k, v);
-        } else {
-          out.set(k, v);
-        }
-      }
-      if (!cache_set) out.set("Cache-Control", "no-store");
-      if (!res.file_path.empty()) {
-        std::ifstream file(res.file_path, std::ios::binary);
-        if (!file) {
-          res = Response::error(core::notFound("the document's file is missing"), req.request_id);
-          write(req, res, out, bytes);
-          return;
-        }
-        file.seekg(0, std::ios::end);
-        const auto size = static_cast<std::streamsize>(file.tellg());
-        file.seekg(0);
-        out.setContentType(res.content_type);
-        out.set("Content-Disposition", "attachment; filename=\"" + safeName(res.download_name) +
-                                           "\"; filename*=UTF-8''" + urlEncode(res.download_name));
-        out.setContentLength64(size);
-        std::ostream& body = out.send();
-        if (req.method != "HEAD") Poco::StreamCopier::copyStream(file, body);
-        bytes = static_cast<std::size_t>(size);
-        return;
-      }
-      out.setContentType(res.content_type);
-      out.setContentLength64(static_cast<Poco::Int64>(res.body.size()));
-      if (res.status == 413) out.setKeepAlive(false);
-      std::ostream& body = out.send();
-      if (req.method != "HEAD")
-        body.write(res.body.data(), static_cast<std::streamsize>(res.body.size()));
-      bytes = res.body.size();
-    } catch (const Poco::Exception&) {
-      // The client went away; nothing more to do.
-    } catch (const std::exception&) {
-    }
-  }
-
-  static std::string safeName(const std::string& name) {
-    std::string out;
-    for (unsigned char c : name) {
-      out.push_back(c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '_' : static_cast<char>(c));
-    }
-    return out.empty() ? "download" : out;
-  }
-
-  void logLine(const Request& req, int status, std::size_t bytes, std::chrono::microseconds took) {
-    if (log_ == nullptr) return;
-    nlohmann::json line = {
-        {"ts", core::formatIso8601(core::SystemClock().now())},
-        {"level", status >= 500 ? "error" : (status >= 400 ? "warn" : "info")},
-        {"msg", "request"},
-        {"request_id", req.request_id},
-        {"method", req.method},
-        {"path", loggablePath(req)},
-        {"route", req.route},
-        {"status", status},
-        {"bytes", bytes},
-        {"duration_ms", static_cast<double>(took.count()) / 1000.0},
-        {"client", req.client_address},
-    };
-    if (req.principal) line["user"] = req.principal->id;
-    for (const auto& [k, v] : req.log.items()) line[k] = v;
-    const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    std::lock_guard<std::mutex> lock(log_mutex_);
-    *log_ << text << '\n';
-    log_->flush();
-  }
-
-  const ServerOptions& options_;
-  const Router& router_;
-  const Authenticate& auth_;
-  std::ostream* log_;
-  std::mutex& log_mutex_;
-  RequestObserver* observer_;
-  bool tls_;
-  std::atomic<int>& in_flight_;
-};
-
-class ServiceFactory final : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  ServiceFactory(const ServerOptions& options, const Router& router, const Authenticate& auth,
-                 std::ostream* log, std::mutex& log_mutex, RequestObserver* observer, bool tls,
-                 std::atomic<int>& in_flight)
-      : options_(options),
-        router_(router),
-        auth_(auth),
-        log_(log),
-        log_mutex_(log_mutex),
-        observer_(observer),
-        tls_(tls),
-        in_flight_(in_flight) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(
-      const Poco::Net::HTTPServerRequest&) override {
-    return new ServiceHandler(options_, router_, auth_, log_, log_mutex_, observer_, tls_,
-                              in_flight_);
-  }
-
- private:
-  const ServerOptions& options_;
-  const Router& router_;
-  const Authenticate& auth_;
-  std::ostream* log_;
-  std::mutex& log_mutex_;
-  RequestObserver* observer_;
-  bool tls_;
-  std::atomic<int>& in_flight_;
-};
-
 }  // namespace
 
 struct HttpServer::Impl {
-  // Poco serves a keep-alive connection on one thread until it closes, so the pool must hold
-  // as many threads as there are connections at once (the default pool has 16).
-  std::unique_ptr<Poco::ThreadPool> pool;
-  std::unique_ptr<Poco::Net::HTTPServer> server;
-  std::mutex log_mutex;
+  struct Connection;
+
+  Impl(const ServerOptions& options, const Router& router, const Authenticate& auth,
+       std::ostream* log, RequestObserver* observer)
+      : options(options), router(router), auth(auth), log(log), observer(observer) {
+    limits.max_body_bytes = options.max_body_bytes;
+  }
+
+  // Serving.
+  void pollLoop();
+  void workerLoop();
+  void accept();
+  void dispatch(std::uint64_t key);
+  void park(std::unique_ptr<Connection> c);
+  void closeExpired();
+  void serve(std::unique_ptr<Connection> c);
+  bool readAvailable(Connection& c);
+  bool answer(Connection& c);
+  void answerParseError(Connection& c);
+  Response route(Request& req);
+  void respond(Connection& c, const Request& req, Response& res, bool keep_alive,
+               std::size_t& bytes);
+  void buildHead(const Request& req, const Response& res, bool keep_alive, int minor_version,
+                 std::uint64_t content_length, std::string& out) const;
+  void logLine(const Request& req, const Response& res, std::size_t bytes,
+               std::chrono::microseconds took);
+  void finish(const Request& req, const Response& res, std::size_t bytes, Clock::time_point since);
+  void release(const std::string& client);
+
+  const ServerOptions& options;
+  const Router& router;
+  const Authenticate& auth;
+  std::ostream* log;
+  RequestObserver* observer;
+  ParserLimits limits;
   bool tls = false;
+
+  Poco::Net::ServerSocket listener;
+  int epoll_fd = -1;
+  int wake_fd = -1;
+  std::thread poller;
+  std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
+  std::atomic<int> open_connections{0};
+  std::uint64_t next_key = 2;  // poller thread only
+
+  std::mutex mutex;
+  std::condition_variable ready_cv;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> parked;  // guarded by mutex
+  std::deque<std::unique_ptr<Connection>> ready;                          // guarded by mutex
+  std::vector<std::thread> workers;                                       // guarded by mutex
+  int idle_workers = 0;                                                   // guarded by mutex
+  bool workers_stop = false;                                              // guarded by mutex
+
+  std::mutex clients_mutex;
+  std::unordered_map<std::string, int> per_client;  // guarded by clients_mutex
+
+  std::mutex log_mutex;
 };
+
+struct HttpServer::Impl::Connection {
+  Connection(Impl& server, Poco::Net::StreamSocket socket, std::string client, std::uint64_t key)
+      : server(server),
+        socket(std::move(socket)),
+        client(std::move(client)),
+        key(key),
+        parser(server.limits) {
+    server.open_connections.fetch_add(1);
+  }
+  ~Connection() {
+    try {
+      socket.close();
+    } catch (const Poco::Exception&) {
+    }
+    server.release(client);
+    server.open_connections.fetch_sub(1);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  Impl& server;
+  Poco::Net::StreamSocket socket;
+  std::string client;  // the peer's address
+  std::uint64_t key;   // in epoll and `parked`
+  std::string buffer;  // bytes read and not yet parsed
+  std::string out;     // the response head being written (its capacity is reused)
+  RequestParser parser;
+  bool in_request = true;  // bytes of a request have arrived (or the connection is new)
+  bool body_deadline = false;
+  bool continue_sent = false;
+  Clock::time_point started = Clock::now();
+  Clock::time_point deadline;
+};
+
+void HttpServer::Impl::release(const std::string& client) {
+  if (options.max_connections_per_client <= 0) return;
+  std::lock_guard<std::mutex> lock(clients_mutex);
+  auto it = per_client.find(client);
+  if (it != per_client.end() && --it->second <= 0) per_client.erase(it);
+}
+
+void HttpServer::Impl::pollLoop() {
+  epoll_event events[64];
+  auto next_sweep = Clock::now();
+  while (!stopping.load()) {
+    const int n = epoll_wait(epoll_fd, events, 64, 200);
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t key = events[i].data.u64;
+      if (key == kWakeKey) continue;
+      if (key == kListenerKey) {
+        accept();
+      } else {
+        dispatch(key);
+      }
+    }
+    if (Clock::now() >= next_sweep) {
+      closeExpired();
+      next_sweep = Clock::now() + std::chrono::milliseconds(200);
+    }
+  }
+}
+
+void HttpServer::Impl::accept() {
+  Poco::Net::SocketAddress peer;
+  Poco::Net::StreamSocket socket;
+  try {
+    socket = listener.acceptConnection(peer);
+  } catch (const Poco::Exception&) {
+    return;  // the client went away, or no connection after all (non-blocking listener)
+  }
+  std::string client = peer.host().toString();
+  if (options.max_connections_per_client > 0) {
+    std::lock_guard<std::mutex> lock(clients_mutex);
+    int& count = per_client[client];
+    if (count >= options.max_connections_per_client) {
+      if (count == 0) per_client.erase(client);
+      if (observer != nullptr) observer->connectionRefused(ConnectionRefusal::kPerClientLimit);
+      if (!tls) {
+        // A fresh socket's send buffer is empty: this does not block.
+        static const std::string kBusy = [] {
+          const std::string body =
+              "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections "
+              "from your address; try again shortly\",\"request_id\":\"\"}}";
+          return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                 "Connection: close\r\nRetry-After: 1\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n" + body;
+        }();
+        try {
+          socket.sendBytes(kBusy.data(), static_cast<int>(kBusy.size()), MSG_DONTWAIT);
+          socket.shutdownSend();
+        } catch (const Poco::Exception&) {
+        }
+      }
+      return;
+    }
+    ++count;
+  }
+  try {
+    socket.setNoDelay(true);
+    socket.setReceiveTimeout(Poco::Timespan(
+        std::chrono::duration_cast<std::chrono::microseconds>(kTlsReadSlice).count()));
+    socket.setSendTimeout(Poco::Timespan(options.request_timeout.count(), 0));
+  } catch (const Poco::Exception&) {
+    release(client);
+    return;
+  }
+  auto c = std::make_unique<Connection>(*this, std::move(socket), std::move(client), next_key++);
+  c->deadline = c->started + options.header_timeout;
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
+  event.data.u64 = c->key;
+  const int fd = c->socket.impl()->sockfd();
+  std::lock_guard<std::mutex> lock(mutex);
+  Connection* raw = c.get();
+  parked.emplace(raw->key, std::move(c));
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) parked.erase(raw->key);
+}
+
+void HttpServer::Impl::dispatch(std::uint64_t key) {
+  std::unique_lock<std::mutex> lock(mutex);
+  auto it = parked.find(key);
+  if (it == parked.end()) return;  // closed meanwhile
+  std::unique_ptr<Connection> c = std::move(it->second);
+  parked.erase(it);
+  if (static_cast<int>(ready.size()) >= options.max_queued) {
+    lock.unlock();
+    if (observer != nullptr) observer->connectionRefused(ConnectionRefusal::kServerBusy);
+    return;  // c closes
+  }
+  ready.push_back(std::move(c));
+  // Each idle worker takes one connection; a thread more when they are not enough.
+  if (static_cast<int>(ready.size()) > idle_workers &&
+      static_cast<int>(workers.size()) < options.max_threads) {
+    workers.emplace_back([this] { workerLoop(); });
+  }
+  ready_cv.notify_one();
+}
+
+void HttpServer::Impl::park(std::unique_ptr<Connection> c) {
+  if (stopping.load()) return;
+  epoll_event event{};
+  event.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
+  event.data.u64 = c->key;
+  const int fd = c->socket.impl()->sockfd();
+  std::lock_guard<std::mutex> lock(mutex);
+  Connection* raw = c.get();
+  parked.emplace(raw->key, std::move(c));
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &event) != 0) parked.erase(raw->key);
+}
+
+void HttpServer::Impl::closeExpired() {
+  const auto now = Clock::now();
+  std::vector<std::unique_ptr<Connection>> expired;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto it = parked.begin(); it != parked.end();) {
+      if (it->second->deadline <= now) {
+        epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->second->socket.impl()->sockfd(), nullptr);
+        expired.push_back(std::move(it->second));
+        it = parked.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  // Closed here, outside the lock.
+}
+
+void HttpServer::Impl::workerLoop() {
+  std::unique_lock<std::mutex> lock(mutex);
+  while (true) {
+    if (ready.empty()) {
+      if (workers_stop) return;
+      ++idle_workers;
+      ready_cv.wait(lock, [this] { return workers_stop || !ready.empty(); });
+      --idle_workers;
+      continue;
+    }
+    std::unique_ptr<Connection> c = std::move(ready.front());
+    ready.pop_front();
+    lock.unlock();
+    serve(std::move(c));
+    lock.lock();
+  }
+}
+
+bool HttpServer::Impl::readAvailable(Connection& c) {
+  char chunk[kReadChunk];
+  do {
+    int n = 0;
+    try {
+      n = c.socket.receiveBytes(chunk, static_cast<int>(sizeof chunk));
+    } catch (const Poco::TimeoutException&) {
+      return true;  // a TLS record or handshake still on its way: wait for more
+    } catch (const Poco::Exception&) {
+      return false;
+    }
+    if (n <= 0) return false;
+    if (!c.in_request) {
+      c.in_request = true;
+      c.started = Clock::now();
+      c.deadline = c.started + options.header_timeout;
+    }
+    c.buffer.append(chunk, static_cast<std::size_t>(n));
+  } while (tls && c.socket.available() > 0);
+  return true;
+}
+
+void HttpServer::Impl::serve(std::unique_ptr<Connection> c) {
+  if (!readAvailable(*c)) return;
+  while (true) {
+    const RequestParser::Result r = c->parser.parse(c->buffer);
+    c->buffer.erase(0, r.consumed);
+    if (r.state == RequestParser::State::kError) {
+      answerParseError(*c);
+      return;
+    }
+    if (r.state == RequestParser::State::kNeedMore) {
+      if (c->parser.headComplete() && !c->body_deadline) {
+        c->body_deadline = true;
+        c->deadline = Clock::now() + options.request_timeout;
+        if (c->parser.request().expect_continue && !c->continue_sent) {
+          c->continue_sent = true;
+          static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+          try {
+            c->socket.sendBytes(kContinue, static_cast<int>(sizeof kContinue - 1));
+          } catch (const Poco::Exception&) {
+            return;
+          }
+        }
+      }
+      park(std::move(c));
+      return;
+    }
+    if (!answer(*c) || stopping.load()) return;
+    c->parser.reset();
+    c->in_request = false;
+    c->body_deadline = false;
+    c->continue_sent = false;
+    c->deadline = Clock::now() + options.keep_alive_timeout;
+    if (c->buffer.empty()) {
+      park(std::move(c));
+      return;
+    }
+    // A pipelined request is already here.
+    c->in_request = true;
+    c->started = Clock::now();
+    c->deadline = c->started + options.header_timeout;
+  }
+}
+
+// Serves the parsed request; false when the connection is to be closed.
+bool HttpServer::Impl::answer(Connection& c) {
+  const InFlight counted(in_flight);
+  const auto started = c.started;
+  ParsedRequest& parsed = c.parser.request();
+  Request req;
+  req.method = std::move(parsed.method);
+  const auto q = parsed.target.find('?');
+  req.path = parsed.target.substr(0, q);
+  if (q != std::string::npos) {
+    req.query_string = parsed.target.substr(q + 1);
+    std::size_t pos = 0;
+    while (pos <= req.query_string.size()) {
+      std::size_t end = req.query_string.find('&', pos);
+      if (end == std::string::npos) end = req.query_string.size();
+      const std::string pair = req.query_string.substr(pos, end - pos);
+      if (!pair.empty()) {
+        const auto eq = pair.find('=');
+        req.query.emplace(urlDecode(pair.substr(0, eq), true),
+                          eq == std::string::npos ? "" : urlDecode(pair.substr(eq + 1), true));
+      }
+      pos = end + 1;
+    }
+  }
+  req.headers = std::move(parsed.headers);
+  req.body = std::move(parsed.body);
+  const std::string given_id = req.header("X-Request-Id");
+  req.request_id = wellFormedRequestId(given_id) ? given_id : newRequestId();
+  req.client_address = c.client;
+  if (options.trust_forwarded_for) {
+    // The last entry is the one the proxy in front of us appended (what it saw); earlier
+    // entries come from the client and could be anything.
+    const std::string fwd = req.header("X-Forwarded-For");
+    const auto comma = fwd.rfind(',');
+    std::string last = comma == std::string::npos ? fwd : fwd.substr(comma + 1);
+    while (!last.empty() && last.front() == ' ') last.erase(0, 1);
+    while (!last.empty() && last.back() == ' ') last.pop_back();
+    if (!last.empty()) req.client_address = last;
+  }
+
+  if (observer != nullptr) observer->requestStarted(req);
+  Response res = route(req);
+  const bool keep_alive = parsed.keep_alive && !stopping.load();
+  std::size_t bytes = 0;
+  c.out.clear();
+  respond(c, req, res, keep_alive, bytes);
+  finish(req, res, bytes, started);
+  return keep_alive && bytes != static_cast<std::size_t>(-1);
+}
+
+void HttpServer::Impl::answerParseError(Connection& c) {
+  const ParseError& error = c.parser.error();
+  Request req;
+  req.method = c.parser.request().method;
+  const std::string& target = c.parser.request().target;
+  req.path = target.substr(0, target.find('?'));
+  req.request_id = newRequestId();
+  req.client_address = c.client;
+  if (observer != nullptr) observer->requestStarted(req);
+  Response res = Response::json(error.status, {{"error",
+                                                {{"code", errorCodeFor(error.status)},
+                                                 {"message", error.message},
+                                                 {"request_id", req.request_id}}}});
+  req.log["refused"] = error.message;
+  std::size_t bytes = 0;
+  c.out.clear();
+  respond(c, req, res, false, bytes);
+  finish(req, res, bytes, c.started);
+  try {
+    c.socket.shutdownSend();
+  } catch (const Poco::Exception&) {
+  }
+}
+
+Response HttpServer::Impl::route(Request& req) {
+  if (req.path != "*") {
+    const core::Status canonical = checkCanonicalPath(req.path);
+    if (!canonical.isOk()) {
+      return Response::json(400, {{"error",
+                                   {{"code", "bad_request"},
+                                    {"message", canonical.message()},
+                                    {"request_id", req.request_id}}}});
+    }
+  }
+  const Router::Match m = router.match(req.method, req.path);
+  if (m.route == nullptr) {
+    if (m.path_known) {
+      std::string allow;
+      for (const auto& a : m.allowed_methods) allow += (allow.empty() ? "" : ", ") + a;
+      Response r =
+          Response::json(405, {{"error",
+                                {{"code", "method_not_allowed"},
+                                 {"message", req.method + " is not allowed here; use " + allow},
+                                 {"request_id", req.request_id}}}});
+      r.header("Allow", allow);
+      return r;
+    }
+    return Response::error(core::notFound("no such page or endpoint: " + req.path), req.request_id);
+  }
+  req.route = m.route->pattern;
+  req.path_params = m.params;
+
+  core::Status credentials_problem;
+  if (auth) {
+    try {
+      auto who = auth(req);
+      if (who.isOk()) {
+        req.principal = std::move(*who);
+      } else {
+        credentials_problem = who.status();
+      }
+    } catch (const std::exception& e) {
+      credentials_problem = core::unavailable(std::string("sign-in check failed: ") + e.what());
+    }
+  }
+  if (m.route->access == Access::kSignedIn && !req.principal) {
+    const core::Status why = credentials_problem.isOk() ? core::unauthenticated("sign-in required")
+                                                        : credentials_problem;
+    Response r = Response::error(why, req.request_id);
+    if (why.code() == core::StatusCode::kUnauthenticated) {
+      r.header("WWW-Authenticate", "Bearer realm=\"sendflow\"");
+    }
+    return r;
+  }
+  try {
+    return m.route->handler(req);
+  } catch (const std::exception& e) {
+    req.log["exception"] = e.what();
+    return Response::error(core::internalError(e.what()), req.request_id);
+  } catch (...) {
+    req.log["exception"] = "unknown";
+    return Response::error(core::internalError("unknown exception"), req.request_id);
+  }
+}
+
+void HttpServer::Impl::buildHead(const Request& req, const Response& res, bool keep_alive,
+                                 int minor_version, std::uint64_t content_length,
+                                 std::string& out) const {
+  out += minor_version == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(res.status);
+  out += ' ';
+  out += reasonPhrase(res.status);
+  out += "\r\nDate: ";
+  out += httpDate();
+  out += "\r\n";
+  if (!keep_alive) {
+    out += "Connection: close\r\n";
+  } else if (minor_version == 0) {
+    out += "Connection: keep-alive\r\n";
+  }
+  if (res.status != 204 && res.status != 304) {
+    out += "Content-Length: ";
+    out += std::to_string(content_length);
+    out += "\r\n";
+  }
+  if (!res.content_type.empty()) appendHeader(out, "Content-Type", res.content_type);
+  appendHeader(out, "X-Request-Id", req.request_id);
+  out += "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n";
+  out +=
+      "Content-Security-Policy: default-src 'self'; img-src 'self' data:; style-src 'self'; "
+      "script-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+      "frame-ancestors 'self'";
+  for (const auto& a : options.frame_ancestors) {
+    out += ' ';
+    out += a;
+  }
+  out += "\r\n";
+  if (tls) out += "Strict-Transport-Security: max-age=31536000\r\n";
+  bool cache_set = false;
+  for (const auto& [name, value] : res.headers) {
+    if (sameName(name, "Content-Length") || sameName(name, "Connection") ||
+        sameName(name, "Transfer-Encoding") || sameName(name, "Date")) {
+      continue;  // framing is the server's
+    }
+    if (sameName(name, "Cache-Control")) cache_set = true;
+    appendHeader(out, name, value);
+  }
+  if (!cache_set) out += "Cache-Control: no-store\r\n";
+  out += "\r\n";
+}
+
+// Writes the response; `bytes` is the body's size, or -1 when the client could not be written to.
+void HttpServer::Impl::respond(Connection& c, const Request& req, Response& res, bool keep_alive,
+                               std::size_t& bytes) {
+  const int minor = c.parser.request().minor_version;
+  const bool head_only = req.method == "HEAD" || res.status == 204 || res.status == 304;
+  auto sendAll = [&c](const char* data, std::size_t size) {
+    while (size > 0) {
+      const int n =
+          c.socket.sendBytes(data, static_cast<int>(std::min<std::size_t>(size, 1 << 20)));
+      if (n <= 0) throw Poco::Net::NetException("the connection was closed");
+      data += n;
+      size -= static_cast<std::size_t>(n);
+    }
+  };
+  try {
+    if (!res.file_path.empty()) {
+      std::ifstream file(res.file_path, std::ios::binary);
+      if (!file) {
+        res = Response::error(core::notFound("the document's file is missing"), req.request_id);
+        respond(c, req, res, keep_alive, bytes);
+        return;
+      }
+      file.seekg(0, std::ios::end);
+      const auto size = static_cast<std::uint64_t>(file.tellg());
+      file.seekg(0);
+      res.headers.emplace_back("Content-Disposition",
+                               "attachment; filename=\"" + safeName(res.download_name) +
+                                   "\"; filename*=UTF-8''" + urlEncode(res.download_name));
+      buildHead(req, res, keep_alive, minor, size, c.out);
+      sendAll(c.out.data(), c.out.size());
+      if (!head_only) {
+        char chunk[64 * 1024];
+        while (file.read(chunk, sizeof chunk) || file.gcount() > 0) {
+          sendAll(chunk, static_cast<std::size_t>(file.gcount()));
+        }
+      }
+      bytes = static_cast<std::size_t>(size);
+      return;
+    }
+    buildHead(req, res, keep_alive, minor, res.body.size(), c.out);
+    if (!head_only && res.body.size() <= kReadChunk) {
+      c.out += res.body;
+      sendAll(c.out.data(), c.out.size());
+    } else {
+      sendAll(c.out.data(), c.out.size());
+      if (!head_only) sendAll(res.body.data(), res.body.size());
+    }
+    bytes = res.body.size();
+  } catch (const Poco::Exception&) {
+    bytes = static_cast<std::size_t>(-1);  // the client went away or stopped reading
+  } catch (const std::exception&) {
+    bytes = static_cast<std::size_t>(-1);
+  }
+}
+
+void HttpServer::Impl::finish(const Request& req, const Response& res, std::size_t bytes,
+                              Clock::time_point since) {
+  if (bytes == static_cast<std::size_t>(-1)) bytes = 0;
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - since);
+  logLine(req, res, bytes, took);
+  if (observer != nullptr) observer->requestFinished(req, res.status, bytes, took);
+}
+
+void HttpServer::Impl::logLine(const Request& req, const Response& res, std::size_t bytes,
+                               std::chrono::microseconds took) {
+  if (log == nullptr) return;
+  nlohmann::json line = {
+      {"ts", core::formatIso8601(core::SystemClock().now())},
+      {"level", res.status >= 500 ? "error" : (res.status >= 400 ? "warn" : "info")},
+      {"msg", "request"},
+      {"request_id", req.request_id},
+      {"method", req.method},
+      {"path", loggablePath(req)},
+      {"route", req.route},
+      {"status", res.status},
+      {"bytes", bytes},
+      {"duration_ms", static_cast<double>(took.count()) / 1000.0},
+      {"client", req.client_address},
+  };
+  if (req.principal) line["user"] = req.principal->id;
+  if (!res.cause.empty()) line["cause"] = res.cause;
+  for (const auto& [k, v] : req.log.items()) line[k] = v;
+  const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::lock_guard<std::mutex> lock(log_mutex);
+  *log << text << '\n';
+  log->flush();
+}
 
 HttpServer::HttpServer(ServerOptions options, const Router& router, Authenticate authenticate,
                        std::ostream* access_log, RequestObserver* observer)
@@ -372,15 +805,13 @@ HttpServer::HttpServer(ServerOptions options, const Router& router, Authenticate
       authenticate_(std::move(authenticate)),
       access_log_(access_log),
       observer_(observer),
-      impl_(std::make_unique<Impl>()) {}
+      impl_(std::make_unique<Impl>(options_, router_, authenticate_, access_log_, observer_)) {}
 
 HttpServer::~HttpServer() { stop(std::chrono::milliseconds(0)); }
 
 bool HttpServer::tls() const { return impl_->tls; }
 
-int HttpServer::currentConnections() const {
-  return impl_->server ? impl_->server->currentConnections() : 0;
-}
+int HttpServer::currentConnections() const { return impl_->open_connections.load(); }
 
 core::Status HttpServer::start() {
   const Poco::Net::SocketAddress address(options_.address,
@@ -403,7 +834,7 @@ core::Status HttpServer::start() {
       // SO_REUSEADDR (restart while old connections linger) but not SO_REUSEPORT: a second
       // server on the same port must fail, not share it.
       secure.bind(address, true, false);
-      secure.listen(64);
+      secure.listen(128);
       socket = secure;
     } catch (const Poco::Net::SSLException& e) {
       return core::invalidArgument("TLS certificate " + options_.tls_certificate_file + " or key " +
@@ -420,50 +851,70 @@ core::Status HttpServer::start() {
     try {
       Poco::Net::ServerSocket plain;
       plain.bind(address, true, false);
-      plain.listen(64);
+      plain.listen(128);
       socket = plain;
     } catch (const Poco::Exception& e) {
       return core::unavailable("cannot listen on " + address.toString() + ": " + e.displayText());
     }
   }
   bound_port_ = socket.address().port();
-  impl_->tls = want_tls;
-  auto* params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(options_.max_threads);
-  params->setMaxQueued(options_.max_queued);
-  params->setKeepAlive(true);
-  params->setKeepAliveTimeout(Poco::Timespan(options_.keep_alive_timeout.count(), 0));
-  params->setTimeout(Poco::Timespan(options_.request_timeout.count(), 0));
-  params->setMaxKeepAliveRequests(0);
-  impl_->pool = std::make_unique<Poco::ThreadPool>(2, std::max(2, options_.max_threads), 60);
-  impl_->server = std::make_unique<Poco::Net::HTTPServer>(
-      new ServiceFactory(options_, router_, authenticate_, access_log_, impl_->log_mutex, observer_,
-                         want_tls, impl_->in_flight),
-      *impl_->pool, socket, params);
-  impl_->server->start();
+  Impl& impl = *impl_;
+  impl.tls = want_tls;
+  impl.listener = socket;
+  impl.listener.setBlocking(false);
+  impl.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  impl.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (impl.epoll_fd < 0 || impl.wake_fd < 0) {
+    return core::unavailable("cannot create the server's event queue: " +
+                             std::string(std::strerror(errno)));
+  }
+  epoll_event listen_event{};
+  listen_event.events = EPOLLIN;
+  listen_event.data.u64 = kListenerKey;
+  epoll_ctl(impl.epoll_fd, EPOLL_CTL_ADD, impl.listener.impl()->sockfd(), &listen_event);
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN;
+  wake_event.data.u64 = kWakeKey;
+  epoll_ctl(impl.epoll_fd, EPOLL_CTL_ADD, impl.wake_fd, &wake_event);
+  impl.poller = std::thread([&impl] { impl.pollLoop(); });
   return core::Status::ok();
 }
 
 void HttpServer::stop(std::chrono::milliseconds grace) {
-  if (!impl_->server) return;
-  // Stop accepting; wait for the requests in flight to finish, up to the grace period. Idle
-  // keep-alive connections are not waited for: they are closed below.
-  impl_->server->stop();
+  Impl& impl = *impl_;
+  if (!impl.poller.joinable()) return;
+  // Stop accepting: no new connection, and none parked is served again.
+  impl.stopping.store(true);
+  const std::uint64_t one = 1;
+  (void)!::write(impl.wake_fd, &one, sizeof one);
+  impl.poller.join();
+  try {
+    impl.listener.close();
+  } catch (const Poco::Exception&) {
+  }
+  // Wait for the requests in flight to finish, up to the grace period.
   const auto until = std::chrono::steady_clock::now() + grace;
-  while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < until) {
+  while (impl.in_flight.load() > 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  impl_->server->stopAll(true);
-  // The connections' threads end once their sockets are shut down; they still refer to the
-  // router and the options, so wait for them (briefly) before returning.
-  const auto closing = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while ((impl_->server->currentConnections() > 0 || impl_->in_flight.load() > 0) &&
-         std::chrono::steady_clock::now() < closing) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Idle and half-read connections are closed; the workers finish what they hold and end.
+  std::unordered_map<std::uint64_t, std::unique_ptr<Impl::Connection>> parked;
+  std::deque<std::unique_ptr<Impl::Connection>> ready;
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard<std::mutex> lock(impl.mutex);
+    parked.swap(impl.parked);
+    ready.swap(impl.ready);
+    impl.workers_stop = true;
+    workers.swap(impl.workers);
   }
-  impl_->server.reset();
-  impl_->pool->joinAll();
-  impl_->pool.reset();
+  impl.ready_cv.notify_all();
+  parked.clear();
+  ready.clear();
+  for (std::thread& t : workers) t.join();
+  ::close(impl.epoll_fd);
+  ::close(impl.wake_fd);
+  impl.epoll_fd = impl.wake_fd = -1;
 }
 
 }  // namespace sendflow::http

@@ -19,7 +19,7 @@ namespace sendflow::http {
 struct Metrics::Counter {
   std::string route;
   std::string method;
-  int status = 0;
+  std::string status;
   std::atomic<unsigned long long> value{0};
 };
 
@@ -35,6 +35,7 @@ namespace {
 constexpr char kRequestsTotal[] = "sendflow_http_requests_total";
 constexpr char kDuration[] = "sendflow_http_request_duration_seconds";
 constexpr char kInFlight[] = "sendflow_http_requests_in_flight";
+constexpr char kRefused[] = "sendflow_http_connections_refused_total";
 constexpr char kUnmatched[] = "unmatched";
 
 bool validMetricName(const std::string& name) {
@@ -96,6 +97,29 @@ std::string routeLabel(const Request& request) {
   return request.route.empty() ? kUnmatched : request.route;
 }
 
+// The method label: the standard methods the service may see, anything else "other", so a client
+// making up methods cannot add series.
+const char* methodLabel(const std::string& method) {
+  static constexpr const char* kMethods[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                             "PATCH", "DELETE", "OPTIONS"};
+  for (const char* known : kMethods) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
+// The status label: the code when it is one the service answers, else its class ("4xx").
+std::string statusLabel(int status) {
+  static constexpr int kStatuses[] = {100, 200, 201, 202, 204, 301, 302, 303, 304, 307, 308,
+                                      400, 401, 403, 404, 405, 409, 410, 413, 414, 415, 417,
+                                      422, 429, 431, 500, 501, 502, 503, 504, 505};
+  for (int known : kStatuses) {
+    if (status == known) return std::to_string(status);
+  }
+  if (status >= 100 && status <= 599) return std::to_string(status / 100) + "xx";
+  return "other";
+}
+
 }  // namespace
 
 Metrics::Metrics(MetricsOptions options) : options_(std::move(options)) {}
@@ -126,7 +150,8 @@ void Metrics::requestFinished(const Request& request, int status, std::size_t re
                               std::chrono::microseconds duration) {
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   const std::string route = routeLabel(request);
-  counterFor(route, request.method, status).value.fetch_add(1, std::memory_order_relaxed);
+  counterFor(route, methodLabel(request.method), statusLabel(status))
+      .value.fetch_add(1, std::memory_order_relaxed);
   Histogram& h = histogramFor(route);
   const double seconds = static_cast<double>(duration.count()) / 1e6;
   std::size_t bucket = 0;
@@ -136,15 +161,19 @@ void Metrics::requestFinished(const Request& request, int status, std::size_t re
                      std::memory_order_relaxed);
 }
 
+void Metrics::connectionRefused(ConnectionRefusal reason) {
+  refused_[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+}
+
 Metrics::Counter& Metrics::counterFor(const std::string& route, const std::string& method,
-                                      int status) {
+                                      const std::string& status) {
   std::string key;
-  key.reserve(route.size() + method.size() + 6);
+  key.reserve(route.size() + method.size() + status.size() + 2);
   key += route;
   key += '\n';
   key += method;
   key += '\n';
-  key += std::to_string(status);
+  key += status;
   {
     std::shared_lock lock(series_mutex_);
     auto it = counters_.find(key);
@@ -211,7 +240,7 @@ std::string Metrics::scrape() const {
   for (const Counter* c : counters) {
     out += kRequestsTotal;
     out += "{route=\"" + escapeLabelValue(c->route) + "\",method=\"" + escapeLabelValue(c->method) +
-           "\",status=\"" + std::to_string(c->status) + "\"} ";
+           "\",status=\"" + c->status + "\"} ";
     out += std::to_string(c->value.load(std::memory_order_relaxed));
     out += '\n';
   }
@@ -236,6 +265,20 @@ std::string Metrics::scrape() const {
     out += kDuration;
     out += "_count{" + route + "} ";
     out += std::to_string(cumulative);
+    out += '\n';
+  }
+
+  header(out, kRefused,
+         "Connections refused before a request was read, by reason (per_client_limit: the "
+         "client already had http.max_connections_per_client open; server_busy: no thread was "
+         "free and the queue was full).",
+         "counter");
+  for (std::size_t i = 0; i < kRefusalReasons.size(); ++i) {
+    out += kRefused;
+    out += "{reason=\"";
+    out += kRefusalReasons[i];
+    out += "\"} ";
+    out += std::to_string(refused_[i].load(std::memory_order_relaxed));
     out += '\n';
   }
 

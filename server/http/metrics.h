@@ -5,21 +5,29 @@
 //   sendflow_http_requests_total{route,method,status}        counter
 //   sendflow_http_request_duration_seconds{route}            histogram, buckets 1 ms .. 10 s
 //   sendflow_http_requests_in_flight                         gauge
-// `route` is the matched pattern ("/api/v1/tasks/{id}/complete"), never the raw path, so ids do
-// not multiply the series; requests that matched no route are counted under route "unmatched".
-// Gauges read at scrape time through callbacks the wiring registers (addGauge), for example
-// sendflow_tasks_open or sendflow_outbox_pending; and the process collector:
+//   sendflow_http_connections_refused_total{reason}          counter (per_client_limit,
+//                                                            server_busy)
+// Every label value comes from a closed set, so no client can add series: `route` is the
+// matched pattern ("/api/v1/tasks/{id}/complete"), never the raw path, or "unmatched" for a
+// request that matched no route (or was refused before routing); `method` is one of GET HEAD
+// POST PUT PATCH DELETE OPTIONS, anything else "other"; `status` is one of the codes the service
+// answers (200, 201, ... 505), anything else its class ("4xx"). Gauges read at scrape time
+// through callbacks the wiring registers (addGauge), for example sendflow_tasks_open or
+// sendflow_outbox_pending; and the process collector:
 //   process_resident_memory_bytes, process_open_fds, process_start_time_seconds.
 //
-// Access to /metrics (MetricsOptions): public by default (Access::kPublic, no sign-in), or
+// Access to /metrics (MetricsOptions; the route itself is Access::kPublic, no sign-in):
+//   loopback_only   (the default) only clients on 127.0.0.0/8 or ::1 are answered; others get
+//                   404. Behind a reverse proxy on the same machine every client looks like
+//                   loopback unless HttpServer trusts X-Forwarded-For.
 //   token           the scraper must send "Authorization: Bearer <token>" (compared in constant
 //                   time); anything else gets 401
-//   loopback_only   only clients on 127.0.0.0/8 or ::1 are answered; others get 404
-// Both may be set. Metrics never carry user ids, task ids or anything from a request body.
+// Both may be set; with neither (loopback_only = false and no token) /metrics is public.
+// Metrics never carry user ids, task ids or anything from a request body.
 //
-// Thread-safety: requestStarted/requestFinished and the scrape may run on many threads at once.
-// Counters are atomics; a series is created once under a lock and then updated without one.
-// addGauge and addRoutes are called while wiring, before the server starts.
+// Thread-safety: requestStarted/requestFinished/connectionRefused and the scrape may run on many
+// threads at once. Counters are atomics; a series is created once under a lock and then updated
+// without one. addGauge and addRoutes are called while wiring, before the server starts.
 
 #include <array>
 #include <atomic>
@@ -39,8 +47,8 @@
 namespace sendflow::http {
 
 struct MetricsOptions {
-  std::string token;           // empty: no token required
-  bool loopback_only = false;  // answer only loopback clients
+  std::string token;          // empty: no token required
+  bool loopback_only = true;  // answer only loopback clients
 };
 
 // One value of a gauge: its labels (name -> value, in this order) and the value.
@@ -65,6 +73,7 @@ class Metrics final : public RequestObserver {
   void requestStarted(const Request& request) override;
   void requestFinished(const Request& request, int status, std::size_t response_bytes,
                        std::chrono::microseconds duration) override;
+  void connectionRefused(ConnectionRefusal reason) override;
 
   // A gauge read at every scrape. `name` must be a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)
   // and not registered before; a bad or repeated name is a programming error and throws
@@ -89,12 +98,16 @@ class Metrics final : public RequestObserver {
     GaugeReader reader;
   };
 
-  Counter& counterFor(const std::string& route, const std::string& method, int status);
+  Counter& counterFor(const std::string& route, const std::string& method,
+                      const std::string& status);
   Histogram& histogramFor(const std::string& route);
   Response serveMetrics(const Request& request) const;
 
   MetricsOptions options_;
   std::atomic<long long> in_flight_{0};
+  // By ConnectionRefusal, labelled with kRefusalReasons.
+  static constexpr std::array<const char*, 2> kRefusalReasons = {"per_client_limit", "server_busy"};
+  std::array<std::atomic<unsigned long long>, kRefusalReasons.size()> refused_{};
   mutable std::atomic<unsigned long long> gauge_errors_{0};
 
   mutable std::shared_mutex series_mutex_;

@@ -49,7 +49,9 @@ struct Request {
   // The value of cookie `name` from the Cookie header, "" when absent.
   std::string cookie(const std::string& name) const;
   // application/x-www-form-urlencoded body fields (repeated names keep every value in order).
-  std::multimap<std::string, std::string> formFields() const;
+  // kInvalidArgument naming the field when a name or a value, decoded, is not valid UTF-8 (a
+  // page sends UTF-8; anything else would reach instance data and pages as broken text).
+  core::StatusOr<std::multimap<std::string, std::string>> formFields() const;
 };
 
 struct Response {
@@ -61,6 +63,9 @@ struct Response {
   // Content-Disposition: attachment; filename=download_name.
   std::string file_path;
   std::string download_name;
+  // Why a 5xx happened, for the access log line only (never sent): Response::error sets it to
+  // the message of an internal or unavailable Status, which the client does not see.
+  std::string cause;
 
   Response& header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
@@ -71,7 +76,8 @@ struct Response {
   static Response html(int status, std::string body);
   static Response text(int status, std::string body);
   static Response redirect(const std::string& location, int status = 303);
-  // The JSON error body for `status` (see errorBody), with the HTTP status mapped from its code.
+  // The JSON error body for `status` (see errorBody), with the HTTP status mapped from its code;
+  // a 5xx keeps the status's message in `cause` for the log.
   static Response error(const core::Status& status, const std::string& request_id);
 };
 
@@ -80,7 +86,7 @@ struct Response {
 // kFailedPrecondition 409, kResourceExhausted 413, kUnavailable 503, kDeadlineExceeded 504,
 // kInternal 500.
 int httpStatusFor(core::StatusCode code);
-// The snake_case name of a code: "invalid_argument", "not_found", ...
+// The snake_case name of a code: "invalid_argument", "not_found", "resource_exhausted", ...
 std::string codeName(core::StatusCode code);
 
 // {"error": {"code": "invalid_argument", "message": "...", "request_id": "...",

@@ -5,18 +5,17 @@
 namespace sendflow::http {
 namespace {
 
+// "/a/b" -> {"a", "b"}; "/" -> {}; an empty segment ("/a//b", "/a/") stays one, so a path
+// matches only the pattern spelt the same way.
 std::vector<std::string> segments(const std::string& path) {
   std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < path.size()) {
-    if (path[pos] == '/') {
-      ++pos;
-      continue;
-    }
-    std::size_t end = path.find('/', pos);
-    if (end == std::string::npos) end = path.size();
-    out.push_back(path.substr(pos, end - pos));
-    pos = end;
+  if (path.empty() || path == "/") return out;
+  std::size_t pos = path.front() == '/' ? 1 : 0;
+  while (true) {
+    const std::size_t end = path.find('/', pos);
+    out.push_back(path.substr(pos, end == std::string::npos ? std::string::npos : end - pos));
+    if (end == std::string::npos) break;
+    pos = end + 1;
   }
   return out;
 }

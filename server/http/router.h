@@ -2,6 +2,9 @@
 // Routes (method, path pattern) to handlers. A pattern is literal segments and `{name}`
 // parameters, one whole segment each: "/api/v1/tasks/{id}/complete". Literal segments win over
 // parameters at the same place, so "/api/v1/tasks/mine" and "/api/v1/tasks/{id}" both work.
+// Paths are matched segment by segment as spelt: an empty segment ("//api/v1", "/tasks/") is a
+// segment of its own and matches no pattern. HttpServer refuses non-canonical paths
+// (checkCanonicalPath) before routing, so what matches here is what sign-in and the logs see.
 //
 // Thread-safety: add routes before the server starts; match() is then safe from any thread.
 
@@ -38,7 +41,7 @@ class Router {
     std::vector<std::string> allowed_methods;
     std::map<std::string, std::string> params;
   };
-  // HEAD matches a GET route.
+  // HEAD matches a GET route. Parameters are percent-decoded.
   Match match(const std::string& method, const std::string& path) const;
 
   const std::vector<Route>& routes() const { return routes_; }

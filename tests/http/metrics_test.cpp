@@ -100,6 +100,13 @@ TEST(MetricsTest, WritesTheExactExpositionFormat) {
       "le=\"+Inf\"} 1\n"
       "sendflow_http_request_duration_seconds_sum{route=\"/api/v1/tasks/{id}/complete\"} 0.03\n"
       "sendflow_http_request_duration_seconds_count{route=\"/api/v1/tasks/{id}/complete\"} 1\n"
+      "# HELP sendflow_http_connections_refused_total Connections refused before a request was "
+      "read, by reason (per_client_limit: the client already had "
+      "http.max_connections_per_client open; server_busy: no thread was free and the queue was "
+      "full).\n"
+      "# TYPE sendflow_http_connections_refused_total counter\n"
+      "sendflow_http_connections_refused_total{reason=\"per_client_limit\"} 0\n"
+      "sendflow_http_connections_refused_total{reason=\"server_busy\"} 0\n"
       "# HELP sendflow_http_requests_in_flight HTTP requests being served now.\n"
       "# TYPE sendflow_http_requests_in_flight gauge\n"
       "sendflow_http_requests_in_flight 0\n"
@@ -260,14 +267,51 @@ Response get(Router& router, const std::string& client, const std::string& autho
   return match.route->handler(r);
 }
 
-TEST(MetricsTest, EndpointIsPublicByDefault) {
+TEST(MetricsTest, EndpointAnswersOnlyLoopbackByDefault) {
   Metrics m;
   Router router;
   m.addRoutes(router);
-  const Response r = get(router, "10.1.2.3", "");
+  EXPECT_EQ(get(router, "10.1.2.3", "").status, 404);
+  EXPECT_EQ(get(router, "::ffff:10.1.2.3", "").status, 404);
+  const Response r = get(router, "127.0.0.1", "");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_NE(r.body.find("sendflow_http_requests_in_flight"), std::string::npos);
+}
+
+TEST(MetricsTest, EndpointIsPublicOnlyWhenLoopbackOnlyIsTurnedOffWithoutAToken) {
+  Metrics m({.token = "", .loopback_only = false});
+  Router router;
+  m.addRoutes(router);
+  EXPECT_EQ(get(router, "10.1.2.3", "").status, 200);
+}
+
+TEST(MetricsTest, LabelsComeFromAClosedSet) {
+  Metrics m;
+  Request r;
+  r.route = "/api/v1/tasks";
+  for (const char* method : {"GET", "BREW", "get", "PROPFIND", "X\"}\n"}) {
+    r.method = method;
+    m.requestStarted(r);
+    m.requestFinished(r, 200, 0, std::chrono::microseconds(10));
+  }
+  r.method = "GET";
+  m.requestStarted(r);
+  m.requestFinished(r, 299, 0, std::chrono::microseconds(10));
+  m.requestStarted(r);
+  m.requestFinished(r, 999, 0, std::chrono::microseconds(10));
+  const std::string text = m.scrape();
+  EXPECT_NE(text.find("{route=\"/api/v1/tasks\",method=\"GET\",status=\"200\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("{route=\"/api/v1/tasks\",method=\"other\",status=\"200\"} 4\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("{route=\"/api/v1/tasks\",method=\"GET\",status=\"2xx\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("{route=\"/api/v1/tasks\",method=\"GET\",status=\"other\"} 1\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("BREW"), std::string::npos);
 }
 
 TEST(MetricsTest, EndpointCanRequireAToken) {
