@@ -49,9 +49,7 @@ struct Request {
   // The value of cookie `name` from the Cookie header, "" when absent.
   std::string cookie(const std::string& name) const;
   // application/x-www-form-urlencoded body fields (repeated names keep every value in order).
-  // kInvalidArgument naming the field when a name or a value, decoded, is not valid UTF-8 (a
-  // page sends UTF-8; anything else would reach instance data and pages as broken text).
-  core::StatusOr<std::multimap<std::string, std::string>> formFields() const;
+  std::multimap<std::string, std::string> formFields() const;
 };
 
 struct Response {
