@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cctype>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <ostream>
@@ -182,6 +184,18 @@ core::StatusOr<http::ServerOptions> readServerOptions(const Settings& settings) 
   }
   SENDFLOW_ASSIGN_OR_RETURN(o.trust_forwarded_for,
                             settings.getBool("http.trust_forwarded_for", false));
+  SENDFLOW_ASSIGN_OR_RETURN(const auto header_timeout,
+                            settings.getDuration("http.header_timeout", std::chrono::seconds(10)));
+  if (header_timeout < std::chrono::seconds(1) || header_timeout > std::chrono::minutes(5)) {
+    return settings.badValue("http.header_timeout", "must be 1s to 5m");
+  }
+  o.header_timeout = std::chrono::duration_cast<std::chrono::seconds>(header_timeout);
+  SENDFLOW_ASSIGN_OR_RETURN(long long per_client,
+                            settings.getInt("http.max_connections_per_client", 32));
+  if (per_client < 0 || per_client > 100000) {
+    return settings.badValue("http.max_connections_per_client", "must be 0 (no bound) to 100000");
+  }
+  o.max_connections_per_client = static_cast<int>(per_client);
   return o;
 }
 
@@ -432,8 +446,29 @@ core::StatusOr<std::unique_ptr<Service>> Service::open(const Settings& settings,
   addProbes(*p);
   http::MetricsOptions metrics_options;
   SENDFLOW_ASSIGN_OR_RETURN(metrics_options.token, settings.getString("metrics.token", ""));
-  SENDFLOW_ASSIGN_OR_RETURN(metrics_options.loopback_only,
-                            settings.getBool("metrics.loopback_only", false));
+  SENDFLOW_ASSIGN_OR_RETURN(const std::string token_file,
+                            settings.getPath("metrics.bearer_token_file", ""));
+  if (!token_file.empty()) {
+    if (!metrics_options.token.empty()) {
+      return settings.badValue("metrics.bearer_token_file",
+                               "set either metrics.token or metrics.bearer_token_file, not both");
+    }
+    std::ifstream file(token_file);
+    if (!file) return settings.badValue("metrics.bearer_token_file", "cannot read " + token_file);
+    std::getline(file, metrics_options.token);
+    while (!metrics_options.token.empty() &&
+           std::isspace(static_cast<unsigned char>(metrics_options.token.back()))) {
+      metrics_options.token.pop_back();
+    }
+    if (metrics_options.token.size() < 16) {
+      return settings.badValue("metrics.bearer_token_file",
+                               token_file + " must hold a token of at least 16 characters");
+    }
+  }
+  // Without a token, only this machine may scrape unless metrics.loopback_only = false says so.
+  SENDFLOW_ASSIGN_OR_RETURN(
+      metrics_options.loopback_only,
+      settings.getBool("metrics.loopback_only", metrics_options.token.empty()));
   p->metrics = std::make_unique<http::Metrics>(metrics_options);
   addGauges(*p->metrics, engine);
   p->metrics->addRoutes(p->router);
@@ -503,7 +538,10 @@ namespace {
 http::Authenticate makeAuthenticate(Service::Parts* p) {
   return [p](const http::Request& r) -> core::StatusOr<std::optional<auth::Principal>> {
     std::optional<auth::Principal> who;
-    if (r.path.rfind("/api/", 0) == 0) {
+    // API or pages is decided by the route that matched (HttpServer routes only canonical
+    // paths), never by how the client spelt the path: "//api/v1/..." cannot reach the API with
+    // the pages' session cookie.
+    if (r.route.rfind("/api/", 0) == 0) {
       const std::string authorization = r.header("Authorization");
       const std::string api_key = r.header("X-Api-Key");
       if (authorization.empty() && api_key.empty()) return who;

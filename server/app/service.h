@@ -15,10 +15,12 @@
 //
 // Keys read here (config/sendflow.properties, section "HTTP service", documents them; so does
 // docs/operations.md): http.address, http.port, http.public_url, http.tls.certificate,
-// http.tls.private_key, http.max_body, http.threads, http.frame_ancestors,
-// http.trust_forwarded_for, http.cookie.secure, http.cookie.same_site, http.shutdown_grace,
-// metrics.token, metrics.loopback_only, workbench.directory_file, workbench.conflict_fields,
-// approvals.link_grace, approvals.link_max_age, council.name, deployment.environment, auth.*.
+// http.tls.private_key, http.max_body, http.threads, http.header_timeout,
+// http.max_connections_per_client, http.frame_ancestors, http.trust_forwarded_for,
+// http.cookie.secure, http.cookie.same_site, http.shutdown_grace, metrics.token,
+// metrics.bearer_token_file, metrics.loopback_only (default: true without a token),
+// workbench.directory_file, workbench.conflict_fields, approvals.link_grace,
+// approvals.link_max_age, council.name, deployment.environment, auth.*.
 //
 // Thread-safety: a Service is started and stopped from one thread; requests run on the HTTP
 // server's pool.
