@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <utility>
@@ -13,6 +14,8 @@
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Exception.h>
+
+#include "server/core/private_files.h"
 
 namespace sendflow::store {
 namespace {
@@ -90,6 +93,12 @@ const std::vector<std::vector<std::string>>& migrations() {
           "NULL, created_at BIGINT NOT NULL)",
           "CREATE INDEX documents_instance ON documents (instance_id, created_at)",
           "CREATE TABLE state_values (state_key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+      },
+      {
+          // 3: browser sessions signed out before their cookie expired.
+          "CREATE TABLE revoked_sessions (session_id TEXT PRIMARY KEY, expires_at BIGINT NOT "
+          "NULL)",
+          "CREATE INDEX revoked_sessions_expiry ON revoked_sessions (expires_at)",
       },
   };
   return kMigrations;
@@ -832,6 +841,31 @@ class SqliteTransaction final : public Transaction {
     });
   }
 
+  core::Status insertRevokedSession(const std::string& session_id, TimePoint expires_at) override {
+    return guarded("revoked_sessions", [&]() -> core::Status {
+      s_ << "INSERT INTO revoked_sessions (session_id, expires_at) VALUES (?, ?) ON CONFLICT "
+            "(session_id) DO NOTHING",
+          bind(session_id), bind(ms(expires_at)), Poco::Data::Keywords::now;
+      return core::Status::ok();
+    });
+  }
+  core::StatusOr<bool> sessionRevoked(const std::string& session_id) override {
+    return guarded("revoked_sessions", [&]() -> core::StatusOr<bool> {
+      Statement st(s_);
+      st << "SELECT 1 FROM revoked_sessions WHERE session_id = ?", bind(session_id);
+      st.execute();
+      RecordSet rs(st);
+      return rs.rowCount() != 0;
+    });
+  }
+  core::StatusOr<long long> purgeRevokedSessions(TimePoint now) override {
+    return guarded("revoked_sessions", [&]() -> core::StatusOr<long long> {
+      Statement st(s_);
+      st << "DELETE FROM revoked_sessions WHERE expires_at <= ?", bind(ms(now));
+      return static_cast<long long>(st.execute());
+    });
+  }
+
   core::StatusOr<std::optional<TimePoint>> scheduleLastFired(const std::string& key) override {
     return guarded("schedules", [&]() -> core::StatusOr<std::optional<TimePoint>> {
       Statement st(s_);
@@ -990,9 +1024,21 @@ struct SqliteStore::Impl {
   std::mutex readers_mutex;
   std::condition_variable reader_free;
   std::vector<Session*> idle_readers;  // guarded by readers_mutex
+  // For releaseMemoryWhenIdle, guarded by SqliteStore::mutex_: when a transaction last changed
+  // rows, and whether the caches were released since.
+  std::chrono::steady_clock::time_point last_change_at = std::chrono::steady_clock::now();
+  bool released = false;
 };
 
 namespace {
+
+// ROLLBACK of the transaction open on `s`, if one is: SQLite ends it by itself on some errors
+// (a full database or disk), and a ROLLBACK then would only hide the error.
+void rollbackIfOpen(Session& s) {
+  if (sqlite3_get_autocommit(Poco::Data::SQLite::Utility::dbHandle(s)) == 0) {
+    s << "ROLLBACK", Poco::Data::Keywords::now;
+  }
+}
 
 // Runs `work` in a transaction on `s`: BEGIN `begin`, then COMMIT when it returns OK, else
 // ROLLBACK.
@@ -1014,11 +1060,11 @@ core::Status runInTransaction(Session& s, const char* begin,
     if (result.isOk()) {
       s << "COMMIT", Poco::Data::Keywords::now;
     } else {
-      s << "ROLLBACK", Poco::Data::Keywords::now;
+      rollbackIfOpen(s);
     }
   } catch (const Poco::Exception& e) {
     try {
-      s << "ROLLBACK", Poco::Data::Keywords::now;
+      rollbackIfOpen(s);
     } catch (const Poco::Exception&) {
     }
     return fromException(result.isOk() ? "commit" : "rollback", e);
@@ -1028,7 +1074,8 @@ core::Status runInTransaction(Session& s, const char* begin,
 
 }  // namespace
 
-SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl, std::string path)
+    : impl_(std::move(impl)), path_(std::move(path)) {}
 SqliteStore::~SqliteStore() = default;
 
 int SqliteStore::schemaVersion() { return static_cast<int>(migrations().size()); }
@@ -1039,13 +1086,15 @@ core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   std::call_once(registered, [] { Poco::Data::SQLite::Connector::registerConnector(); });
   try {
     if (path != ":memory:") {
-      const auto parent = std::filesystem::path(path).parent_path();
-      std::error_code ec;
-      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-      if (ec) {
-        return core::unavailable("cannot create the folder of the store " + path + ": " +
-                                 ec.message());
+      const core::Status folder =
+          core::createPrivateFolders(std::filesystem::path(path).parent_path().string());
+      if (!folder.isOk()) return folder.withContext("the folder of the store");
+      // SQLite would create the file with its default mode (0644 less the umask) and gives
+      // the -wal and -shm files the database's mode: make it 0600 first.
+      for (const std::string& file : {path + "-wal", path + "-shm"}) {
+        SENDFLOW_RETURN_IF_ERROR(core::restrictToOwner(file).withContext("the store"));
       }
+      SENDFLOW_RETURN_IF_ERROR(core::ensurePrivateFile(path).withContext("the store"));
     }
     Session session("SQLite", path);
     // WAL: readers do not block the writer, and a commit is one append to the log.
@@ -1060,6 +1109,14 @@ core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
     // through a memory map instead of a read() per page.
     session << "PRAGMA cache_size = -65536", Poco::Data::Keywords::now;
     session << "PRAGMA mmap_size = 268435456", Poco::Data::Keywords::now;
+    if (options.max_bytes > 0) {
+      int page_size = 4096;
+      session << "PRAGMA page_size", Poco::Data::Keywords::into(page_size),
+          Poco::Data::Keywords::now;
+      session << "PRAGMA max_page_count = " +
+                     std::to_string(std::max<long long>(1, options.max_bytes / page_size)),
+          Poco::Data::Keywords::now;
+    }
     session << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
                "applied_at BIGINT NOT NULL)",
         Poco::Data::Keywords::now;
@@ -1101,7 +1158,7 @@ core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
         impl->readers.push_back(std::move(reader));
       }
     }
-    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl), path));
   } catch (const Poco::Exception& e) {
     return core::unavailable("cannot open the store " + path + ": " + e.displayText());
   }
@@ -1109,7 +1166,15 @@ core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
 
 core::Status SqliteStore::transact(const std::function<core::Status(Transaction&)>& work) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return runInTransaction(impl_->session, "BEGIN IMMEDIATE", work);
+  sqlite3* db = Poco::Data::SQLite::Utility::dbHandle(impl_->session);
+  const int changes_before = sqlite3_total_changes(db);
+  core::Status result = runInTransaction(impl_->session, "BEGIN IMMEDIATE", work);
+  // Workers polling for due jobs change nothing: only real writes end a quiet spell.
+  if (sqlite3_total_changes(db) != changes_before) {
+    impl_->last_change_at = std::chrono::steady_clock::now();
+    impl_->released = false;
+  }
+  return result;
 }
 
 core::Status SqliteStore::read(const std::function<core::Status(Transaction&)>& work) {
@@ -1140,6 +1205,49 @@ bool SqliteStore::healthy() {
   } catch (const Poco::Exception&) {
     return false;
   }
+}
+
+bool SqliteStore::releaseMemoryWhenIdle(std::chrono::milliseconds quiet) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (impl_->released || std::chrono::steady_clock::now() - impl_->last_change_at < quiet) {
+    return false;
+  }
+  sqlite3_db_release_memory(Poco::Data::SQLite::Utility::dbHandle(impl_->session));
+  {
+    // Readers in use keep theirs until the next quiet spell.
+    std::lock_guard<std::mutex> readers_lock(impl_->readers_mutex);
+    for (Session* reader : impl_->idle_readers) {
+      sqlite3_db_release_memory(Poco::Data::SQLite::Utility::dbHandle(*reader));
+    }
+  }
+  impl_->released = true;
+  return true;
+}
+
+core::Status SqliteStore::checkWritable() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Session& s = impl_->session;
+    try {
+      s << "BEGIN IMMEDIATE", Poco::Data::Keywords::now;
+      try {
+        // A row of a few pages: a database at its size limit, or without a free page on a full
+        // disk, fails here as a real write would. Nothing of it is kept.
+        const std::string filler(3 * 4096, ' ');
+        s << "INSERT INTO state_values (state_key, value) VALUES ('sendflow.write_probe', ?)",
+            bind(filler), Poco::Data::Keywords::now;
+      } catch (const Poco::Exception&) {
+        rollbackIfOpen(s);
+        throw;
+      }
+      rollbackIfOpen(s);
+    } catch (const Poco::Exception& e) {
+      return core::unavailable("cannot write to the store " + path_ + ": " + e.displayText());
+    }
+  }
+  if (path_ == ":memory:") return core::Status::ok();
+  const std::string folder = std::filesystem::path(path_).parent_path().string();
+  return core::checkFolderWritable(folder.empty() ? "." : folder).withContext("the store");
 }
 
 }  // namespace sendflow::store

@@ -9,6 +9,10 @@
 // process; write transactions from its threads are serialized by a mutex, and read-only units of
 // work (read) run at once on a small pool of reader connections.
 //
+// Files: the database is created with mode 0600 before SQLite opens it (SQLite gives its -wal and
+// -shm files the database's mode), missing folders above it 0700; an existing database, -wal or
+// -shm readable by the group or others loses those permissions at open.
+//
 // Thread-safety: safe to share between threads.
 
 #include <memory>
@@ -27,6 +31,9 @@ struct SqliteOptions {
   // Read-only connections for Store::read (WAL lets them read beside the writer). Not used for
   // ":memory:", whose data only its own connection sees.
   int readers = 4;
+  // The largest the database file may grow, in bytes (SQLite's max_page_count); a write that
+  // needs more fails as on a full disk. 0: no limit but the disk's.
+  long long max_bytes = 0;
 };
 
 class SqliteStore final : public Store {
@@ -45,6 +52,14 @@ class SqliteStore final : public Store {
   // fails (the connection is query_only).
   core::Status read(const std::function<core::Status(Transaction&)>& work) override;
   bool healthy() override;
+  // A write of a few pages in a transaction that is rolled back (catches a read-only or locked
+  // database and the size limit), and a probe file written in the database's folder (catches a
+  // full disk or a read-only file system, which a write that is never committed does not reach).
+  core::Status checkWritable() override;
+  // Releases the page caches of the writer and of the readers not in use (sqlite3_db_release_
+  // memory). Each is bounded (64 MiB for the writer, 16 MiB for each reader) and fills with the
+  // pages written: about 1.7 KB per workflow instance started.
+  bool releaseMemoryWhenIdle(std::chrono::milliseconds quiet) override;
 
   // The schema version this build migrates to.
   static int schemaVersion();
@@ -52,9 +67,10 @@ class SqliteStore final : public Store {
   struct Impl;
 
  private:
-  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  SqliteStore(std::unique_ptr<Impl> impl, std::string path);
   std::mutex mutex_;
   std::unique_ptr<Impl> impl_;  // guarded by mutex_
+  const std::string path_;      // ":memory:" or the database file
 };
 
 }  // namespace sendflow::store

@@ -15,6 +15,7 @@
 // Thread-safety: a Store is safe to use from many threads; a Transaction is used only by the
 // thread inside `transact`, and only during that call.
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -294,6 +295,14 @@ class Transaction {
   virtual core::StatusOr<std::optional<TimePoint>> scheduleLastFired(
       const std::string& schedule_key) = 0;
   virtual core::Status setScheduleLastFired(const std::string& schedule_key, TimePoint fired) = 0;
+
+  // Browser sessions signed out before their cookie expires: a session id is kept until
+  // `expires_at` (the cookie's own expiry, after which it is refused anyway). Revoking an id
+  // twice is OK. purgeRevokedSessions deletes the rows expired at `now` and returns how many.
+  virtual core::Status insertRevokedSession(const std::string& session_id,
+                                            TimePoint expires_at) = 0;
+  virtual core::StatusOr<bool> sessionRevoked(const std::string& session_id) = 0;
+  virtual core::StatusOr<long long> purgeRevokedSessions(TimePoint now) = 0;
 };
 
 class Store {
@@ -310,6 +319,15 @@ class Store {
   }
   // Whether the database answers (for /readyz).
   virtual bool healthy() = 0;
+  // Whether a write would succeed now (for /readyz): OK, or the reason it would not (the
+  // database or its disk is full, read-only, locked). Changes nothing; cheap enough for a probe
+  // every few seconds, but it waits for a write transaction that is running.
+  virtual core::Status checkWritable() = 0;
+  // Hands back the memory the store keeps only for speed (page caches, which grow with what was
+  // written up to their bound) once nothing was written for `quiet`, so a service that went idle
+  // after a burst does not keep it; the caches refill as work comes. Returns whether it released
+  // anything (once per quiet spell). Cheap; meant to be called every few seconds.
+  virtual bool releaseMemoryWhenIdle(std::chrono::milliseconds quiet) { return false; }
 };
 
 }  // namespace sendflow::store
