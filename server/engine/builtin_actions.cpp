@@ -1,9 +1,14 @@
 #include "server/engine/builtin_actions.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,9 +30,32 @@ unsigned long long fnv1a(const std::string& text) {
   return h;
 }
 
-// Appends each idempotency key once. Keys already in the file (from before a restart) are
-// read at first use. One write(2) per line with O_APPEND, so a killed process leaves no torn
-// line in practice; a torn last line is ignored when reading.
+// Cuts a torn last line off the audit file open on `fd`: a process killed in the middle of a
+// write(2) that crosses a page boundary leaves the start of its line without the newline, and the
+// next line appended would join it. The cut bytes are a key whose write never returned, so its
+// job runs again and writes it whole. 0 or an errno.
+int cutTornLastLine(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return errno;
+  off_t end = st.st_size;
+  char last = '\n';
+  if (end == 0 || ::pread(fd, &last, 1, end - 1) != 1 || last == '\n') return 0;
+  char buffer[4096];
+  while (end > 0) {
+    const off_t n = std::min<off_t>(end, sizeof buffer);
+    if (::pread(fd, buffer, static_cast<std::size_t>(n), end - n) != n) return EIO;
+    for (off_t i = n; i > 0; --i) {
+      if (buffer[i - 1] == '\n') return ::ftruncate(fd, end - n + i) == 0 ? 0 : errno;
+    }
+    end -= n;
+  }
+  return ::ftruncate(fd, 0) == 0 ? 0 : errno;
+}
+
+// Appends each idempotency key once, one write(2) per line with O_APPEND, under an exclusive
+// lock (flock) shared by every process appending to the file; a torn last line left by a process
+// that was killed is cut before the next line goes in. Keys already in the file (from before a
+// restart) are read at first use.
 class AuditFile {
  public:
   explicit AuditFile(std::string path) : path_(std::move(path)) {}
@@ -35,22 +63,20 @@ class AuditFile {
   core::Status record(const std::string& key) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!loaded_) {
-      std::ifstream in(path_);
-      std::string line;
-      while (std::getline(in, line)) {
-        if (!line.empty()) seen_.insert(line);
-      }
+      std::ifstream in(path_, std::ios::binary);
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+      for (std::string& line : auditFileKeys(text)) seen_.insert(std::move(line));
       loaded_ = true;
     }
     if (seen_.count(key) != 0) return core::Status::ok();
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) return core::unavailable("noop.record: cannot open audit file " + path_);
     const std::string line = key + "\n";
-    const ssize_t written = ::write(fd, line.data(), line.size());
+    bool written = ::flock(fd, LOCK_EX) == 0 && cutTornLastLine(fd) == 0;
+    written = written && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
     ::close(fd);
-    if (written != static_cast<ssize_t>(line.size())) {
-      return core::unavailable("noop.record: cannot write audit file " + path_);
-    }
+    if (!written) return core::unavailable("noop.record: cannot write audit file " + path_);
     seen_.insert(key);
     return core::Status::ok();
   }
@@ -77,6 +103,16 @@ core::StatusOr<std::vector<std::string>> recipients(const json& to) {
 }
 
 }  // namespace
+
+std::vector<std::string> auditFileKeys(std::string_view text) {
+  std::vector<std::string> keys;
+  std::size_t start = 0;
+  for (std::size_t end = text.find('\n'); end != std::string_view::npos;
+       start = end + 1, end = text.find('\n', start)) {
+    if (end > start) keys.emplace_back(text.substr(start, end - start));
+  }
+  return keys;
+}
 
 core::StatusOr<json> selectSample(const json& params, unsigned long long seed) {
   if (!params.contains("items") || !params["items"].is_array()) {

@@ -18,6 +18,8 @@
 // from app wiring with ActionRegistry::add.
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "server/engine/action_registry.h"
 
@@ -30,6 +32,11 @@ struct BuiltinActionOptions {
 // Registers the built-in actions; kAlreadyExists if one of their names is taken.
 core::Status registerBuiltinActions(ActionRegistry& registry,
                                     const BuiltinActionOptions& options = {});
+
+// The keys in the text of a noop.record audit file, in file order: one per line ended by a
+// newline. A last line without its newline (torn by a crash mid-write) is not a key; empty lines
+// are skipped.
+std::vector<std::string> auditFileKeys(std::string_view text);
 
 // sample.select's selection, exposed for tests and reports. `params` as described above.
 core::StatusOr<nlohmann::json> selectSample(const nlohmann::json& params, unsigned long long seed);
