@@ -212,6 +212,7 @@ struct Service::Parts {
   auth::AuthConfig auth_config;
   std::unique_ptr<auth::SessionCodec> sessions;
   std::shared_ptr<auth::OidcVerifier> oidc_verifier;
+  std::unique_ptr<auth::SessionRevocations> session_revocations;
   std::unique_ptr<auth::OidcClient> oidc_client;
   std::unique_ptr<auth::DevSignIn> dev_sign_in;
   std::unique_ptr<auth::BearerAuthenticator> bearer;
@@ -398,8 +399,9 @@ core::StatusOr<std::unique_ptr<Service>> Service::open(const Settings& settings,
       auth::checkProductionSafety(p->auth_config).withContext(settings.source()));
   SENDFLOW_ASSIGN_OR_RETURN(const std::string secret,
                             auth::loadOrCreateSessionSecret(p->auth_config));
-  p->sessions =
-      std::make_unique<auth::SessionCodec>(secret, *engine.clock, p->auth_config.session_lifetime);
+  p->session_revocations = std::make_unique<auth::SessionRevocations>(*engine.store, *engine.clock);
+  p->sessions = std::make_unique<auth::SessionCodec>(
+      secret, *engine.clock, p->auth_config.session_lifetime, p->session_revocations.get());
   if (p->auth_config.mode == auth::AuthMode::kOidc) {
     p->oidc_verifier = std::make_shared<auth::OidcVerifier>(p->auth_config.oidc, *engine.clock);
     p->oidc_client = std::make_unique<auth::OidcClient>(*p->oidc_verifier);

@@ -12,7 +12,10 @@ namespace {
 
 // Cookies beyond this are not ours (browsers keep a cookie under 4 KiB anyway).
 constexpr std::size_t kMaxCookieBytes = 8 * 1024;
-constexpr int kPayloadVersion = 1;
+// 2: the session id ("sid"). Cookies of version 1 cannot be revoked and are refused.
+constexpr int kPayloadVersion = 2;
+// Bytes of randomness in a session id.
+constexpr int kSessionIdBytes = 16;
 
 // The cookie key is derived from the configured secret so that the same secret, reused by another
 // feature with its own label, never yields interchangeable signatures.
@@ -23,8 +26,8 @@ std::string cookieKey(const std::string& secret) {
 }  // namespace
 
 SessionCodec::SessionCodec(std::string secret, const core::Clock& clock,
-                           std::chrono::seconds lifetime)
-    : clock_(clock), lifetime_(lifetime) {
+                           std::chrono::seconds lifetime, SessionRevocations* revocations)
+    : clock_(clock), lifetime_(lifetime), revocations_(revocations) {
   if (secret.size() < kMinSessionSecretBytes) {
     throw std::invalid_argument("session secret shorter than " +
                                 std::to_string(kMinSessionSecretBytes) + " bytes");
@@ -40,6 +43,7 @@ std::string SessionCodec::seal(const Principal& principal, std::string csrf_secr
       {"v", kPayloadVersion},
       {"p", purpose},
       {"id", principal.id},
+      {"sid", randomToken(kSessionIdBytes)},
       {"name", principal.name},
       {"email", principal.email},
       {"roles", principal.roles},
@@ -81,10 +85,13 @@ core::StatusOr<Session> SessionCodec::open(const std::string& cookie_value,
   };
   const nlohmann::json* version = field("v");
   const nlohmann::json* id = field("id");
+  const nlohmann::json* session_id = field("sid");
   const nlohmann::json* exp = field("exp");
   if (version == nullptr || !version->is_number_integer() ||
-      version->get<long long>() != kPayloadVersion || id == nullptr || !id->is_string() ||
-      id->get<std::string>().empty() || exp == nullptr || !exp->is_number_integer()) {
+      version->get<long long>() != kPayloadVersion || session_id == nullptr ||
+      !session_id->is_string() || session_id->get<std::string>().empty() || id == nullptr ||
+      !id->is_string() || id->get<std::string>().empty() || exp == nullptr ||
+      !exp->is_number_integer()) {
     return core::unauthenticated("the session cookie's payload is malformed");
   }
   const nlohmann::json* sealed_for = field("p");
@@ -96,6 +103,7 @@ core::StatusOr<Session> SessionCodec::open(const std::string& cookie_value,
   }
   Session session;
   session.expires_at = core::TimePoint(std::chrono::seconds(exp->get<long long>()));
+  session.id = session_id->get<std::string>();
   if (clock_.now() >= session.expires_at) {
     return core::unauthenticated("the session expired at " +
                                  core::formatIso8601(session.expires_at) + "; sign in again");
@@ -116,9 +124,19 @@ core::StatusOr<Session> SessionCodec::open(const std::string& cookie_value,
   session.principal.via = "session";
   session.csrf_secret = optionalText("csrf");
   return session;
+  if (purpose == kSessionPurpose && revocations_ != nullptr) {
+    SENDFLOW_RETURN_IF_ERROR(revocations_->check(session));
+  }
 }
 
 std::string SessionCodec::randomToken(int bytes) {
+core::Status SessionCodec::revoke(const Session& session) const {
+  if (revocations_ == nullptr) {
+    return core::failedPrecondition("sessions cannot be revoked: no revocations are configured");
+  }
+  return revocations_->revoke(session);
+}
+
   return crypto::base64UrlEncode(crypto::randomBytes(bytes > 0 ? bytes : 1));
 }
 

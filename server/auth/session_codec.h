@@ -1,20 +1,23 @@
 #pragma once
-// Stateless signed browser sessions. A session cookie's value is
+// Signed browser sessions. A session cookie's value is
 //   base64url(JSON payload) "." base64url(HMAC-SHA256(secret, base64url(JSON payload)))
-// where the payload holds the principal (id, name, email, roles), the session's CSRF secret and
-// the expiry (seconds since the epoch). Nothing is stored on the server, so signing out is the
-// browser forgetting the cookie; a stolen cookie is valid until it expires (keep lifetimes short,
-// cookies HttpOnly, Secure and SameSite=Lax).
+// where the payload holds a random session id, the principal (id, name, email, roles), the
+// session's CSRF secret and the expiry (seconds since the epoch). The session itself is not
+// stored on the server; signing out records its id with SessionRevocations, and `open` refuses a
+// revoked session from then on (every process sharing the store), so a copy of the cookie stops
+// working at sign-out rather than at its expiry.
 //
-// The signature is compared in constant time (CRYPTO_memcmp). A tampered, expired or malformed
-// cookie gives kUnauthenticated with a message saying which (never an exception).
+// The signature is compared in constant time (CRYPTO_memcmp). A tampered, expired, signed-out or
+// malformed cookie gives kUnauthenticated with a message saying which (never an exception);
+// kUnavailable when the store cannot say whether the session was signed out.
 //
-// Thread-safe (no mutable state); the clock must outlive the codec.
+// Thread-safe (no mutable state); the clock and the revocations must outlive the codec.
 
 #include <chrono>
 #include <string>
 
 #include "server/auth/principal.h"
+#include "server/auth/session_revocations.h"
 #include "server/core/clock.h"
 #include "server/core/status.h"
 
@@ -28,6 +31,7 @@ inline constexpr std::size_t kMinSessionSecretBytes = 32;
 inline constexpr char kSessionPurpose[] = "session";
 
 struct Session {
+  std::string id;       // random, made by seal; what sign-out revokes
   Principal principal;  // via is "session" once opened
   std::string csrf_secret;
   core::TimePoint expires_at;
@@ -37,7 +41,10 @@ class SessionCodec {
  public:
   // `secret` must be at least kMinSessionSecretBytes long: a shorter one is a programming error
   // (AuthConfig rejects it first) and throws std::invalid_argument. `lifetime` > 0.
-  SessionCodec(std::string secret, const core::Clock& clock, std::chrono::seconds lifetime);
+  // `revocations` is what `open` checks and `revoke` records in; the service always has one.
+  // Without one (nullptr: the codec's own tests, the fuzzer) sessions cannot be revoked.
+  SessionCodec(std::string secret, const core::Clock& clock, std::chrono::seconds lifetime,
+               SessionRevocations* revocations = nullptr);
 
   // The cookie value for `principal`, expiring `lifetime` from now. `csrf_secret` is normally
   // randomToken(32). `purpose` is signed into the cookie: a cookie sealed for one purpose (say
@@ -46,10 +53,14 @@ class SessionCodec {
   std::string seal(const Principal& principal, std::string csrf_secret,
                    const std::string& purpose = kSessionPurpose) const;
 
-  // Checks the signature, the purpose and the expiry and returns the session
-  // (principal.via = "session").
+  // Checks the signature, the purpose and the expiry and, for a session (kSessionPurpose), that
+  // it was not signed out; returns the session (principal.via = "session").
   core::StatusOr<Session> open(const std::string& cookie_value,
                                const std::string& purpose = kSessionPurpose) const;
+
+  // Signs `session` out for good: `open` refuses it from now on, also where another copy of the
+  // cookie is kept. kFailedPrecondition without revocations; the store's error otherwise.
+  core::Status revoke(const Session& session) const;
 
   std::chrono::seconds lifetime() const { return lifetime_; }
 
@@ -60,6 +71,7 @@ class SessionCodec {
   std::string secret_;
   const core::Clock& clock_;
   std::chrono::seconds lifetime_;
+  SessionRevocations* revocations_;
 };
 
 // The CSRF token of a form: base64url(HMAC-SHA256(session.csrf_secret, form_id)). Forms carry it

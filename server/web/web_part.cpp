@@ -554,6 +554,11 @@ http::Response WebPart::signOut(http::Request& request) {
       !auth::checkCsrf(*current, "sign-out", postedValue(request.formFields(), "csrf_token"))) {
     return csrfRefused(request, current);
   }
+  // Revoked, not only forgotten by this browser: a copy of the cookie stops working too.
+  if (current) {
+    const core::Status revoked = options_.sessions->revoke(*current);
+    if (!revoked.isOk()) return errorPage(request, current, revoked);
+  }
   http::Response r = http::Response::redirect("/sign-in?notice=signed-out");
   r.header("Set-Cookie", cookie(auth::kSessionCookieName, "", std::chrono::seconds(0)));
   return r;

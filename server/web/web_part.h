@@ -8,7 +8,8 @@
 //                                  "Development sign-in – not for real data" page
 //   POST /sign-in                  development: sign in as the chosen user
 //   GET  /auth/callback            oidc: the provider's redirect (state checked, code redeemed)
-//   POST /sign-out                 clears the session cookie
+//   POST /sign-out                 revokes the session (SessionCodec::revoke) and clears the
+//                                  cookie
 //   GET  /tasks                    my tasks (approvals first)
 //   GET  /tasks/{id}               the task and its form; POST completes it
 //   POST /tasks/{id}/claim, /tasks/{id}/reassign

@@ -1,13 +1,16 @@
 #include "server/auth/session_codec.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 
 #include "server/auth/crypto.h"
+#include "server/store/sqlite_store.h"
 
 namespace sendflow::auth {
 namespace {
@@ -109,6 +112,112 @@ TEST_F(SessionCodecTest, RefusesMalformedCookies) {
     ASSERT_FALSE(result.isOk()) << json;
     EXPECT_NE(result.status().message().find("malformed"), std::string::npos) << json;
   }
+}
+
+TEST_F(SessionCodecTest, ACookieOfTheFormerVersionWithoutASessionIdIsRefused) {
+  // Version 1 cookies had no session id, so they could not be revoked.
+  std::string key = crypto::hmacSha256(kSecret, "sendflow session cookie v1");
+  const nlohmann::json v1 = {
+      {"v", 1},      {"p", "session"},     {"id", "mod-001"}, {"name", "M"}, {"roles", {"admin"}},
+      {"csrf", "c"}, {"exp", 9999999999LL}};
+  std::string body = crypto::base64UrlEncode(v1.dump());
+  auto result = codec_.open(body + "." + crypto::base64UrlEncode(crypto::hmacSha256(key, body)));
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), core::StatusCode::kUnauthenticated);
+}
+
+TEST_F(SessionCodecTest, EverySessionHasItsOwnId) {
+  auto a = codec_.open(codec_.seal(moderator(), "c"));
+  auto b = codec_.open(codec_.seal(moderator(), "c"));
+  ASSERT_TRUE(a.isOk() && b.isOk());
+  EXPECT_GE(a->id.size(), 22u);
+  EXPECT_NE(a->id, b->id);
+}
+
+TEST_F(SessionCodecTest, WithoutRevocationsASessionCannotBeRevoked) {
+  auto a = codec_.open(codec_.seal(moderator(), "c"));
+  ASSERT_TRUE(a.isOk());
+  EXPECT_EQ(codec_.revoke(*a).code(), core::StatusCode::kFailedPrecondition);
+}
+
+// Sign-out against a real store: two SqliteStores on one file stand for two service processes.
+class SessionRevocationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sendflow-sessions-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    for (auto* process : {&first_, &second_}) {
+      auto opened = store::SqliteStore::open((dir_ / "sendflow.db").string());
+      ASSERT_TRUE(opened.isOk()) << opened.status().toString();
+      process->store = std::move(*opened);
+      process->revocations = std::make_unique<SessionRevocations>(*process->store, clock_);
+      process->codec = std::make_unique<SessionCodec>(kSecret, clock_, std::chrono::hours(8),
+                                                      process->revocations.get());
+    }
+  }
+  void TearDown() override {
+    first_ = {};
+    second_ = {};
+    std::filesystem::remove_all(dir_);
+  }
+  bool stored(const std::string& session_id) {
+    bool revoked = false;
+    EXPECT_TRUE(first_.store
+                    ->read([&](store::Transaction& tx) -> core::Status {
+                      SENDFLOW_ASSIGN_OR_RETURN(revoked, tx.sessionRevoked(session_id));
+                      return core::Status::ok();
+                    })
+                    .isOk());
+    return revoked;
+  }
+
+  struct Process {
+    std::unique_ptr<store::SqliteStore> store;
+    std::unique_ptr<SessionRevocations> revocations;
+    std::unique_ptr<SessionCodec> codec;
+  };
+  std::filesystem::path dir_;
+  core::ManualClock clock_{kStart};
+  Process first_;
+  Process second_;
+};
+
+TEST_F(SessionRevocationTest, ASignedOutSessionIsRefusedEverywhereAndAnotherStillOpens) {
+  const std::string signed_out = first_.codec->seal(moderator(), "c");
+  const std::string other_browser = first_.codec->seal(moderator(), "c");
+  auto session = first_.codec->open(signed_out);
+  ASSERT_TRUE(session.isOk()) << session.status().toString();
+  ASSERT_TRUE(second_.codec->open(signed_out).isOk());
+
+  ASSERT_TRUE(first_.codec->revoke(*session).isOk());
+  for (const auto* process : {&first_, &second_}) {
+    auto refused = process->codec->open(signed_out);
+    ASSERT_FALSE(refused.isOk());
+    EXPECT_EQ(refused.status().code(), core::StatusCode::kUnauthenticated);
+    EXPECT_NE(refused.status().message().find("signed out"), std::string::npos);
+    EXPECT_TRUE(process->codec->open(other_browser).isOk());
+  }
+  // A sign-in flow cookie is not a session: nothing to revoke, nothing to look up.
+  EXPECT_TRUE(
+      first_.codec->open(first_.codec->seal(moderator(), "s", "sign-in-flow"), "sign-in-flow")
+          .isOk());
+}
+
+TEST_F(SessionRevocationTest, ARevocationIsKeptUntilTheSessionExpiresThenPurged) {
+  auto early = first_.codec->open(first_.codec->seal(moderator(), "c"));
+  ASSERT_TRUE(early.isOk());
+  ASSERT_TRUE(first_.codec->revoke(*early).isOk());
+  clock_.advance(std::chrono::hours(8) - std::chrono::seconds(1));
+  EXPECT_TRUE(stored(early->id));
+  auto late = first_.codec->open(first_.codec->seal(moderator(), "c"));
+  ASSERT_TRUE(late.isOk());
+  clock_.advance(std::chrono::seconds(1));
+  // Signing out purges the records of sessions expired by now.
+  ASSERT_TRUE(second_.codec->revoke(*late).isOk());
+  EXPECT_FALSE(stored(early->id));
+  EXPECT_TRUE(stored(late->id));
 }
 
 TEST_F(SessionCodecTest, ACookieSealedForAnotherPurposeIsRefused) {

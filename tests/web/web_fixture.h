@@ -224,8 +224,9 @@ class WebPartFixture : public ::testing::Test {
     link_options.public_url = "http://sendflow.test";
     links_ = std::make_unique<workbench::ApprovalLinks>(*runtime_, link_options, clock_);
     runtime_->setTaskListener(links_.get());
-    sessions_ =
-        std::make_unique<auth::SessionCodec>(std::string(48, 's'), clock_, std::chrono::hours(8));
+    revocations_ = std::make_unique<auth::SessionRevocations>(*store_, clock_);
+    sessions_ = std::make_unique<auth::SessionCodec>(std::string(48, 's'), clock_,
+                                                     std::chrono::hours(8), revocations_.get());
     auto dev = auth::DevSignIn::load(users);
     ASSERT_TRUE(dev.isOk()) << dev.status().toString();
     dev_ = std::make_unique<auth::DevSignIn>(std::move(*dev));
@@ -252,6 +253,8 @@ class WebPartFixture : public ::testing::Test {
     server_.reset();
     web_.reset();
     runtime_->setTaskListener(nullptr);
+    sessions_.reset();
+    revocations_.reset();
     links_.reset();
     workbench_.reset();
     directory_.reset();
@@ -369,6 +372,7 @@ class WebPartFixture : public ::testing::Test {
   std::unique_ptr<workbench::Directory> directory_;
   std::unique_ptr<workbench::Workbench> workbench_;
   std::unique_ptr<workbench::ApprovalLinks> links_;
+  std::unique_ptr<auth::SessionRevocations> revocations_;
   std::unique_ptr<auth::SessionCodec> sessions_;
   std::unique_ptr<auth::DevSignIn> dev_;
   std::unique_ptr<WebPart> web_;
