@@ -1,8 +1,9 @@
 #include "server/http/http_server.h"
 
 #include <netinet/in.h>
-#include <strings.h>
 #include <netinet/tcp.h>
+#include <signal.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -10,9 +11,9 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <fstream>
 #include <mutex>
 #include <ostream>
@@ -40,7 +41,7 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kReadChunk = 16 * 1024;
 // How long a worker waits for the rest of a TLS record (or the handshake) once a TLS socket is
 // readable; a plain socket that is readable never blocks.
-constexpr std::chrono::milliseconds kTlsReadSlice{500};
+constexpr std::chrono::milliseconds kTlsReadSlice{100};
 constexpr std::uint64_t kListenerKey = 0;
 constexpr std::uint64_t kWakeKey = 1;
 
@@ -227,10 +228,11 @@ struct HttpServer::Impl {
   }
 
   // Serving.
-  void pollLoop();
-  void workerLoop();
+  void workerLoop(std::size_t slot);
+  void superviseLoop();
+  void addWorker();
   void accept();
-  void dispatch(std::uint64_t key);
+  std::unique_ptr<Connection> unpark(std::uint64_t key);
   void park(std::unique_ptr<Connection> c);
   void closeExpired();
   void serve(std::unique_ptr<Connection> c);
@@ -258,19 +260,20 @@ struct HttpServer::Impl {
   Poco::Net::ServerSocket listener;
   int epoll_fd = -1;
   int wake_fd = -1;
-  std::thread poller;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
   std::atomic<int> open_connections{0};
-  std::uint64_t next_key = 2;  // poller thread only
+  std::atomic<int> waiting{0};  // workers in epoll_wait
+  std::atomic<std::uint64_t> next_key{2};
+  // Per worker: when it took the connection it is serving, 0 while it waits.
+  std::unique_ptr<std::atomic<Clock::rep>[]> busy_since;
+  std::thread supervisor;
+  std::mutex supervisor_mutex;
+  std::condition_variable supervisor_wake;
 
   std::mutex mutex;
-  std::condition_variable ready_cv;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> parked;  // guarded by mutex
-  std::deque<std::unique_ptr<Connection>> ready;                          // guarded by mutex
   std::vector<std::thread> workers;                                       // guarded by mutex
-  int idle_workers = 0;                                                   // guarded by mutex
-  bool workers_stop = false;                                              // guarded by mutex
 
   std::mutex clients_mutex;
   std::unordered_map<std::string, int> per_client;  // guarded by clients_mutex
@@ -319,25 +322,69 @@ void HttpServer::Impl::release(const std::string& client) {
   if (it != per_client.end() && --it->second <= 0) per_client.erase(it);
 }
 
-void HttpServer::Impl::pollLoop() {
-  epoll_event events[64];
-  auto next_sweep = Clock::now();
+// Every worker waits on the epoll set itself and serves what it is woken for (no hand-off
+// between threads).
+void HttpServer::Impl::workerLoop(std::size_t slot) {
+  epoll_event event{};
   while (!stopping.load()) {
-    const int n = epoll_wait(epoll_fd, events, 64, 200);
-    for (int i = 0; i < n; ++i) {
-      const std::uint64_t key = events[i].data.u64;
-      if (key == kWakeKey) continue;
-      if (key == kListenerKey) {
-        accept();
-      } else {
-        dispatch(key);
-      }
+    waiting.fetch_add(1);
+    const int n = epoll_wait(epoll_fd, &event, 1, 200);
+    waiting.fetch_sub(1);
+    if (stopping.load()) return;
+    if (n <= 0 || event.data.u64 == kWakeKey) continue;
+    if (event.data.u64 == kListenerKey) {
+      accept();
+      epoll_event again{};
+      again.events = EPOLLIN | EPOLLONESHOT;
+      again.data.u64 = kListenerKey;
+      epoll_ctl(epoll_fd, EPOLL_CTL_MOD, listener.impl()->sockfd(), &again);
+      continue;
     }
-    if (Clock::now() >= next_sweep) {
+    std::unique_ptr<Connection> c = unpark(event.data.u64);
+    if (!c) continue;  // closed meanwhile
+    busy_since[slot].store(Clock::now().time_since_epoch().count());
+    serve(std::move(c));
+    busy_since[slot].store(0);
+  }
+}
+
+// Adds a worker when every worker has been serving one request for a while (slow handlers),
+// so fast requests keep the pool small (fewer threads on the epoll set serve faster); and
+// closes the connections past their deadlines.
+void HttpServer::Impl::superviseLoop() {
+  constexpr auto kTick = std::chrono::milliseconds(5);
+  constexpr auto kBusyLongEnough = std::chrono::milliseconds(5);
+  auto next_sweep = Clock::now();
+  std::unique_lock<std::mutex> lock(supervisor_mutex);
+  while (!stopping.load()) {
+    supervisor_wake.wait_for(lock, kTick);
+    if (stopping.load()) return;
+    const auto now = Clock::now();
+    if (waiting.load() == 0) {
+      std::size_t count = 0;
+      {
+        std::lock_guard<std::mutex> workers_lock(mutex);
+        count = workers.size();
+      }
+      bool all_stuck = count > 0;
+      for (std::size_t i = 0; i < count && all_stuck; ++i) {
+        const Clock::rep since = busy_since[i].load();
+        all_stuck = since != 0 && now - Clock::time_point(Clock::duration(since)) > kBusyLongEnough;
+      }
+      if (all_stuck) addWorker();
+    }
+    if (now >= next_sweep) {
       closeExpired();
-      next_sweep = Clock::now() + std::chrono::milliseconds(200);
+      next_sweep = now + std::chrono::milliseconds(200);
     }
   }
+}
+
+void HttpServer::Impl::addWorker() {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (stopping.load() || static_cast<int>(workers.size()) >= options.max_threads) return;
+  const std::size_t slot = workers.size();
+  workers.emplace_back([this, slot] { workerLoop(slot); });
 }
 
 void HttpServer::Impl::accept() {
@@ -353,7 +400,6 @@ void HttpServer::Impl::accept() {
     std::lock_guard<std::mutex> lock(clients_mutex);
     int& count = per_client[client];
     if (count >= options.max_connections_per_client) {
-      if (count == 0) per_client.erase(client);
       if (observer != nullptr) observer->connectionRefused(ConnectionRefusal::kPerClientLimit);
       if (!tls) {
         // A fresh socket's send buffer is empty: this does not block.
@@ -384,7 +430,8 @@ void HttpServer::Impl::accept() {
     release(client);
     return;
   }
-  auto c = std::make_unique<Connection>(*this, std::move(socket), std::move(client), next_key++);
+  auto c = std::make_unique<Connection>(*this, std::move(socket), std::move(client),
+                                        next_key.fetch_add(1));
   c->deadline = c->started + options.header_timeout;
   epoll_event event{};
   event.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
@@ -396,24 +443,13 @@ void HttpServer::Impl::accept() {
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) parked.erase(raw->key);
 }
 
-void HttpServer::Impl::dispatch(std::uint64_t key) {
-  std::unique_lock<std::mutex> lock(mutex);
+std::unique_ptr<HttpServer::Impl::Connection> HttpServer::Impl::unpark(std::uint64_t key) {
+  std::lock_guard<std::mutex> lock(mutex);
   auto it = parked.find(key);
-  if (it == parked.end()) return;  // closed meanwhile
+  if (it == parked.end()) return nullptr;
   std::unique_ptr<Connection> c = std::move(it->second);
   parked.erase(it);
-  if (static_cast<int>(ready.size()) >= options.max_queued) {
-    lock.unlock();
-    if (observer != nullptr) observer->connectionRefused(ConnectionRefusal::kServerBusy);
-    return;  // c closes
-  }
-  ready.push_back(std::move(c));
-  // Each idle worker takes one connection; a thread more when they are not enough.
-  if (static_cast<int>(ready.size()) > idle_workers &&
-      static_cast<int>(workers.size()) < options.max_threads) {
-    workers.emplace_back([this] { workerLoop(); });
-  }
-  ready_cv.notify_one();
+  return c;
 }
 
 void HttpServer::Impl::park(std::unique_ptr<Connection> c) {
@@ -444,24 +480,6 @@ void HttpServer::Impl::closeExpired() {
     }
   }
   // Closed here, outside the lock.
-}
-
-void HttpServer::Impl::workerLoop() {
-  std::unique_lock<std::mutex> lock(mutex);
-  while (true) {
-    if (ready.empty()) {
-      if (workers_stop) return;
-      ++idle_workers;
-      ready_cv.wait(lock, [this] { return workers_stop || !ready.empty(); });
-      --idle_workers;
-      continue;
-    }
-    std::unique_ptr<Connection> c = std::move(ready.front());
-    ready.pop_front();
-    lock.unlock();
-    serve(std::move(c));
-    lock.lock();
-  }
 }
 
 bool HttpServer::Impl::readAvailable(Connection& c) {
@@ -574,8 +592,12 @@ bool HttpServer::Impl::answer(Connection& c) {
   const bool keep_alive = parsed.keep_alive && !stopping.load();
   std::size_t bytes = 0;
   c.out.clear();
+  // The log line and the observer come before the bytes go out, so that whoever has the
+  // response also finds it counted; a download is counted once it is written.
+  const bool download = !res.file_path.empty();
+  if (!download) finish(req, res, res.body.size(), started);
   respond(c, req, res, keep_alive, bytes);
-  finish(req, res, bytes, started);
+  if (download) finish(req, res, bytes, started);
   return keep_alive && bytes != static_cast<std::size_t>(-1);
 }
 
@@ -595,8 +617,8 @@ void HttpServer::Impl::answerParseError(Connection& c) {
   req.log["refused"] = error.message;
   std::size_t bytes = 0;
   c.out.clear();
+  finish(req, res, res.body.size(), c.started);
   respond(c, req, res, false, bytes);
-  finish(req, res, bytes, c.started);
   try {
     c.socket.shutdownSend();
   } catch (const Poco::Exception&) {
@@ -717,8 +739,8 @@ void HttpServer::Impl::respond(Connection& c, const Request& req, Response& res,
   const bool head_only = req.method == "HEAD" || res.status == 204 || res.status == 304;
   auto sendAll = [&c](const char* data, std::size_t size) {
     while (size > 0) {
-      const int n =
-          c.socket.sendBytes(data, static_cast<int>(std::min<std::size_t>(size, 1 << 20)));
+      const int n = c.socket.sendBytes(data, static_cast<int>(std::min<std::size_t>(size, 1 << 20)),
+                                       MSG_NOSIGNAL);
       if (n <= 0) throw Poco::Net::NetException("the connection was closed");
       data += n;
       size -= static_cast<std::size_t>(n);
@@ -857,6 +879,12 @@ core::Status HttpServer::start() {
       return core::unavailable("cannot listen on " + address.toString() + ": " + e.displayText());
     }
   }
+  // A client that closes while its response is being written must not end the process: TLS
+  // writes go through OpenSSL's own send(), which has no MSG_NOSIGNAL.
+  struct sigaction pipe_action {};
+  if (sigaction(SIGPIPE, nullptr, &pipe_action) == 0 && pipe_action.sa_handler == SIG_DFL) {
+    std::signal(SIGPIPE, SIG_IGN);
+  }
   bound_port_ = socket.address().port();
   Impl& impl = *impl_;
   impl.tls = want_tls;
@@ -869,49 +897,51 @@ core::Status HttpServer::start() {
                              std::string(std::strerror(errno)));
   }
   epoll_event listen_event{};
-  listen_event.events = EPOLLIN;
+  listen_event.events = EPOLLIN | EPOLLONESHOT;  // one worker accepts at a time
   listen_event.data.u64 = kListenerKey;
   epoll_ctl(impl.epoll_fd, EPOLL_CTL_ADD, impl.listener.impl()->sockfd(), &listen_event);
   epoll_event wake_event{};
   wake_event.events = EPOLLIN;
   wake_event.data.u64 = kWakeKey;
   epoll_ctl(impl.epoll_fd, EPOLL_CTL_ADD, impl.wake_fd, &wake_event);
-  impl.poller = std::thread([&impl] { impl.pollLoop(); });
+  impl.busy_since = std::make_unique<std::atomic<Clock::rep>[]>(
+      static_cast<std::size_t>(std::max(1, options_.max_threads)));
+  for (int i = 0; i < std::min(2, options_.max_threads); ++i) impl.addWorker();
+  impl.supervisor = std::thread([&impl] { impl.superviseLoop(); });
   return core::Status::ok();
 }
 
 void HttpServer::stop(std::chrono::milliseconds grace) {
   Impl& impl = *impl_;
-  if (!impl.poller.joinable()) return;
-  // Stop accepting: no new connection, and none parked is served again.
+  if (impl.epoll_fd < 0) return;
+  // Stop accepting, and serve nothing new: the workers finish the requests they hold (with
+  // Connection: close) and end; connections waiting for bytes are not served again.
   impl.stopping.store(true);
-  const std::uint64_t one = 1;
-  (void)!::write(impl.wake_fd, &one, sizeof one);
-  impl.poller.join();
+  epoll_ctl(impl.epoll_fd, EPOLL_CTL_DEL, impl.listener.impl()->sockfd(), nullptr);
   try {
     impl.listener.close();
   } catch (const Poco::Exception&) {
   }
+  const std::uint64_t one = 1;
+  (void)!::write(impl.wake_fd, &one, sizeof one);
+  {
+    std::lock_guard<std::mutex> lock(impl.supervisor_mutex);
+    impl.supervisor_wake.notify_all();
+  }
+  impl.supervisor.join();
   // Wait for the requests in flight to finish, up to the grace period.
   const auto until = std::chrono::steady_clock::now() + grace;
   while (impl.in_flight.load() > 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  // Idle and half-read connections are closed; the workers finish what they hold and end.
-  std::unordered_map<std::uint64_t, std::unique_ptr<Impl::Connection>> parked;
-  std::deque<std::unique_ptr<Impl::Connection>> ready;
   std::vector<std::thread> workers;
   {
     std::lock_guard<std::mutex> lock(impl.mutex);
-    parked.swap(impl.parked);
-    ready.swap(impl.ready);
-    impl.workers_stop = true;
     workers.swap(impl.workers);
   }
-  impl.ready_cv.notify_all();
-  parked.clear();
-  ready.clear();
   for (std::thread& t : workers) t.join();
+  // Idle and half-read connections are closed.
+  impl.parked.clear();
   ::close(impl.epoll_fd);
   ::close(impl.wake_fd);
   impl.epoll_fd = impl.wake_fd = -1;

@@ -4,9 +4,10 @@
 // gives it a request id, checks its path is canonical, routes it, authenticates it, adds the
 // security headers, writes one JSON access-log line and tells the observer (metrics) how it went.
 //
-// Connections: one thread waits for every open connection (epoll); a connection gets a thread
-// from the pool only while bytes are there to parse or a request is being served, so idle
-// keep-alive connections and clients trickling their headers hold no thread. Deadlines:
+// Connections: the pool's threads wait together on every open connection (epoll); a connection
+// has a thread only while bytes are there to parse or a request is being served, so idle
+// keep-alive connections and clients trickling their headers hold no thread (a TLS connection
+// may hold one for up to 100 ms while the rest of a TLS record is on its way). Deadlines:
 //   header_timeout      the whole head of a request (from its first byte; for a new connection,
 //                       from accepting it) must arrive within it, however it is split
 //   request_timeout     the whole body must arrive within it once the head is in; also bounds
@@ -62,9 +63,6 @@ struct ServerOptions {
   std::size_t max_body_bytes = 1024 * 1024;
   // Requests served at once (the pool's threads). Idle connections hold no thread.
   int max_threads = 128;
-  // Connections with bytes to serve waiting for a thread; beyond it they are closed (counted as
-  // server_busy).
-  int max_queued = 256;
   std::chrono::seconds keep_alive_timeout{10};
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds request_timeout{30};
@@ -85,7 +83,6 @@ using Authenticate =
 
 enum class ConnectionRefusal {
   kPerClientLimit,  // the client address already had max_connections_per_client open
-  kServerBusy,      // more than max_queued connections were waiting for a thread
 };
 
 // Told of every request as it starts and when it has finished (metrics). Must be thread-safe.
@@ -111,6 +108,8 @@ class HttpServer {
 
   // Binds and starts serving. kUnavailable naming the address when it cannot bind;
   // kInvalidArgument naming the file when the TLS certificate or key cannot be loaded.
+  // Sets SIGPIPE to be ignored when it has its default action (a client closing mid-response
+  // must not end the process).
   core::Status start();
   // Stops accepting and waits (up to `grace`) for requests in flight; then closes every
   // connection and returns once no thread of the server runs. Idempotent.

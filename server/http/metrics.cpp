@@ -245,7 +245,7 @@ std::string Metrics::scrape() const {
     out += '\n';
   }
 
-  header(out, kDuration, "Time from reading a request to having written its response.",
+  header(out, kDuration, "Time from the first byte of a request to its response being written.",
          "histogram");
   for (const Histogram* h : histograms) {
     const std::string route = "route=\"" + escapeLabelValue(h->route) + "\"";
@@ -270,8 +270,7 @@ std::string Metrics::scrape() const {
 
   header(out, kRefused,
          "Connections refused before a request was read, by reason (per_client_limit: the "
-         "client already had http.max_connections_per_client open; server_busy: no thread was "
-         "free and the queue was full).",
+         "client already had http.max_connections_per_client open).",
          "counter");
   for (std::size_t i = 0; i < kRefusalReasons.size(); ++i) {
     out += kRefused;

@@ -5,8 +5,7 @@
 //   sendflow_http_requests_total{route,method,status}        counter
 //   sendflow_http_request_duration_seconds{route}            histogram, buckets 1 ms .. 10 s
 //   sendflow_http_requests_in_flight                         gauge
-//   sendflow_http_connections_refused_total{reason}          counter (per_client_limit,
-//                                                            server_busy)
+//   sendflow_http_connections_refused_total{reason}          counter (per_client_limit)
 // Every label value comes from a closed set, so no client can add series: `route` is the
 // matched pattern ("/api/v1/tasks/{id}/complete"), never the raw path, or "unmatched" for a
 // request that matched no route (or was refused before routing); `method` is one of GET HEAD
@@ -106,7 +105,7 @@ class Metrics final : public RequestObserver {
   MetricsOptions options_;
   std::atomic<long long> in_flight_{0};
   // By ConnectionRefusal, labelled with kRefusalReasons.
-  static constexpr std::array<const char*, 2> kRefusalReasons = {"per_client_limit", "server_busy"};
+  static constexpr std::array<const char*, 1> kRefusalReasons = {"per_client_limit"};
   std::array<std::atomic<unsigned long long>, kRefusalReasons.size()> refused_{};
   mutable std::atomic<unsigned long long> gauge_errors_{0};
 

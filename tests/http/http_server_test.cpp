@@ -373,6 +373,11 @@ TEST_F(HttpServerTest, TellsTheObserverOfEveryRequest) {
   get("/hello");
   get("/hello");
   get("/nowhere");
+  // The observer hears of a request once its response is written: give it a moment.
+  const std::string unmatched = "{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n";
+  for (int i = 0; i < 200 && metrics_.scrape().find(unmatched) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   const std::string text = metrics_.scrape();
   EXPECT_NE(text.find("{route=\"/hello\",method=\"GET\",status=\"200\"} 2\n"), std::string::npos)
       << text;
@@ -479,6 +484,24 @@ TEST_F(HttpServerTest, ClosesAnHttp10ConnectionAfterItsResponse) {
   EXPECT_NE(reply.find("\"hello\":\"nobody\""), std::string::npos) << reply;
 }
 
+TEST_F(HttpServerTest, SurvivesClientsThatCloseBeforeReadingTheirResponse) {
+  router_.add(
+      "GET", "/big", [](Request&) { return Response::text(200, std::string(8 << 20, 'x')); },
+      Access::kPublic);
+  start();
+  for (int i = 0; i < 5; ++i) {
+    Poco::Net::StreamSocket socket(
+        Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(server_->port())));
+    const std::string raw = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+    socket.sendBytes(raw.data(), static_cast<int>(raw.size()));
+    char buffer[1024];
+    socket.receiveBytes(buffer, sizeof buffer);
+    socket.close();  // with most of the 8 MB still to come
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(get("/hello").status, 200);
+}
+
 TEST_F(HttpServerTest, FailsToStartOnAPortInUse) {
   start();
   ServerOptions options;
@@ -530,6 +553,19 @@ TEST_F(HttpServerTlsTest, ServesHttpsWithTheConfiguredCertificate) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(json::parse(r.body)["hello"], "nobody");
   EXPECT_EQ(r.header("Strict-Transport-Security"), "max-age=31536000");
+
+  // Keep-alive over TLS: several requests on one connection.
+  Poco::Net::HTTPSClientSession kept_session("127.0.0.1",
+                                             static_cast<Poco::UInt16>(server_->port()), context);
+  kept_session.setTimeout(Poco::Timespan(10, 0));
+  kept_session.setKeepAlive(true);
+  for (int i = 0; i < 3; ++i) {
+    Poco::Net::HTTPRequest again("GET", "/hello", Poco::Net::HTTPMessage::HTTP_1_1);
+    again.setKeepAlive(true);
+    const Reply kept = send(kept_session, again);
+    EXPECT_EQ(kept.status, 200);
+    EXPECT_TRUE(kept.response.getKeepAlive());
+  }
 
   // Plain HTTP on the TLS port gets no answer.
   auto plain = session();
