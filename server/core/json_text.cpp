@@ -112,6 +112,7 @@ class BoundedBuilder {
     }
     member_ = &at->second;
     keys_.back() = &at->first;
+    member_expected_ = true;
     return true;
   }
 
@@ -147,6 +148,7 @@ class BoundedBuilder {
 
   template <typename Value>
   json* place(Value&& v) {
+    member_expected_ = false;
     if (open_.empty()) {
       root_ = json(std::forward<Value>(v));
       return &root_;
@@ -175,6 +177,7 @@ class BoundedBuilder {
   bool close() {
     open_.pop_back();
     keys_.pop_back();
+    member_expected_ = false;
     return true;
   }
 
@@ -200,16 +203,18 @@ class BoundedBuilder {
   }
 
   // The path through the first `levels` open containers. `pending`: the innermost one's next
-  // element is being read (not yet added), rather than its last one.
+  // element is being read (not yet added), rather than its last one; in an object, that is the
+  // value of the key just read, if one was.
   std::string pathTo(std::size_t levels, bool pending) const {
     std::string path;
     for (std::size_t i = 0; i < levels; ++i) {
       const json& container = *open_[i];
+      const bool last = i + 1 == levels;
       if (container.is_object()) {
-        if (keys_[i] != nullptr) appendKey(path, *keys_[i]);
+        const bool key_done = last && pending && !member_expected_;
+        if (keys_[i] != nullptr && !key_done) appendKey(path, *keys_[i]);
         continue;
       }
-      const bool last = i + 1 == levels;
       std::size_t index = container.size();
       if (!(last && pending) && index > 0) --index;
       path += "[" + std::to_string(index) + "]";
@@ -224,6 +229,7 @@ class BoundedBuilder {
   std::vector<json*> open_;               // the arrays and objects being filled, outermost first
   std::vector<const std::string*> keys_;  // per open container: its last key (objects)
   json* member_ = nullptr;                // the member the next value of an object goes to
+  bool member_expected_ = false;          // a key was read and its value has not been yet
   std::string problem_;
 };
 

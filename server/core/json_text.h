@@ -22,8 +22,9 @@ namespace sendflow::core {
 struct JsonLimits {
   // Arrays and objects inside one another: `1` is 0 deep, `[]` 1, `{"a": [1]}` 2.
   std::size_t max_depth = 64;
-  // The length of the text in bytes.
-  std::size_t max_bytes = 16 * 1024 * 1024;
+  // The length of the text in bytes (request bodies are held to http.max_body before this; the
+  // connectors' answers to their 32 MB transport limit).
+  std::size_t max_bytes = 32 * 1024 * 1024;
 };
 
 // For JSON the service wrote itself and reads back (store rows: instance data and state, task

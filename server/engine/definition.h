@@ -33,6 +33,17 @@ struct InputDecl {
   std::optional<nlohmann::json> default_value;
   std::string description;
   SourceLocation where;
+  bool whole_number = false;  // type="integer": a kNumber without a fraction
+  std::optional<double> min;  // kNumber: the smallest and the largest value accepted
+  std::optional<double> max;
+
+  // "integer" for a whole number, else valueTypeName(type).
+  const char* typeName() const;
+  // The problem with `value` given for this input ("-1 is less than the minimum 1"), or "" when
+  // it is fine. Checks the type; for numbers min and max, and for integers a whole number of at
+  // most 2^53 either way; a date as YYYY-MM-DD; a date-time in ISO 8601; a duration of zero or
+  // more and at most 100 years (a window or a look-back, never negative).
+  std::string problemWith(const nlohmann::json& value) const;
 };
 
 enum class FieldType { kText, kLongText, kNumber, kInteger, kBoolean, kDate, kChoice, kGrade };

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "server/core/json_text.h"
 #include "server/engine/schedule.h"
 
 namespace sendflow::engine {
@@ -325,15 +326,16 @@ bool valueForType(ValueType type, const std::string& text, json& out, std::strin
     case ValueType::kObject:
     case ValueType::kNull:
     case ValueType::kAny: {
-      json parsed = json::parse(text, nullptr, false);
-      if (parsed.is_discarded()) {
+      auto value = core::parseJsonText(text);
+      if (!value.isOk()) {
         if (type == ValueType::kAny) {
           out = text;
           return true;
         }
-        error = "'" + text + "' is not JSON";
+        error = "'" + text + "' is not JSON (" + value.status().message() + ")";
         return false;
       }
+      json parsed = std::move(value).value();
       if (type == ValueType::kList && !parsed.is_array()) {
         error = "'" + text + "' is not a JSON list";
         return false;
@@ -347,6 +349,13 @@ bool valueForType(ValueType type, const std::string& text, json& out, std::strin
     }
   }
   return false;
+}
+
+// Parses a literal default or schedule value of `input` and checks it as a start would.
+bool inputValue(const InputDecl& input, const std::string& text, json& out, std::string& error) {
+  if (!valueForType(input.type, text, out, error)) return false;
+  error = input.problemWith(out);
+  return error.empty();
 }
 
 ValueType fieldValueType(FieldType type) {
@@ -629,13 +638,35 @@ class DefinitionBuilder {
       }
       seen[input.name] = input.where.line;
       const std::string type_text = attribute(node, "type").value_or("string");
-      parseValueType(type_text, input.type);
+      if (type_text == "integer") {
+        input.type = ValueType::kNumber;
+        input.whole_number = true;
+      } else {
+        parseValueType(type_text, input.type);
+      }
       input.required = attribute(node, "required").value_or("true") == "true";
       input.description = attribute(node, "description").value_or("");
+      const std::string label = "input '" + input.name + "'";
+      for (const char* bound : {"min", "max"}) {
+        if (const auto text = attribute(node, bound)) {
+          if (input.type != ValueType::kNumber) {
+            problem(atAttribute(node, bound),
+                    label + ": '" + bound + "' only applies to number and integer inputs");
+            continue;
+          }
+          (std::string_view(bound) == "min" ? input.min : input.max) =
+              std::strtod(text->c_str(), nullptr);
+        }
+      }
+      if (input.min && input.max && *input.min > *input.max) {
+        problem(atAttribute(node, "min"), label + ": min " + attribute(node, "min").value_or("") +
+                                              " is greater than max " +
+                                              attribute(node, "max").value_or(""));
+      }
       if (const auto text = attribute(node, "default")) {
         json value;
         std::string error;
-        if (valueForType(input.type, *text, value, error)) {
+        if (inputValue(input, *text, value, error)) {
           input.default_value = std::move(value);
         } else {
           problem(atAttribute(node, "default"),
@@ -694,7 +725,7 @@ class DefinitionBuilder {
         }
         json value;
         std::string error;
-        if (!valueForType(declared->type, text, value, error)) {
+        if (!inputValue(*declared, text, value, error)) {
           problem(atAttribute(input_node, "value"),
                   "schedule '" + schedule.id + "', input '" + name + "': " + error);
           continue;

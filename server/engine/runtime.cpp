@@ -1,5 +1,6 @@
 #include "server/engine/runtime.h"
 
+#include "server/core/json_text.h"
 #include "server/engine/calendar.h"
 
 #include <algorithm>
@@ -50,12 +51,6 @@ std::string sha256Hex(const std::string& text) {
   return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
-json parseOr(const std::string& text, json fallback) {
-  if (text.empty()) return fallback;
-  json out = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return out.is_discarded() ? fallback : out;
-}
-
 std::chrono::milliseconds backoffDelay(int attempt, std::chrono::milliseconds base,
                                        std::chrono::milliseconds cap) {
   // Capped exponential: base, 2*base, 4*base, ... up to cap; then "equal jitter": half fixed,
@@ -66,6 +61,11 @@ std::chrono::milliseconds backoffDelay(int attempt, std::chrono::milliseconds ba
   thread_local std::mt19937_64 random{std::random_device{}()};
   std::uniform_int_distribution<long long> jitter(0, std::max(0LL, delay / 2));
   return std::chrono::milliseconds(delay - delay / 2 + jitter(random));
+}
+
+core::StatusOr<json> jobPayload(const JobRecord& job) {
+  return core::parseStoredJson(job.payload_json, "job " + std::to_string(job.id) + ": payload",
+                               json::object());
 }
 
 bool retryable(core::StatusCode code) {
@@ -88,41 +88,8 @@ core::StatusOr<json> checkInputs(const Definition& def, const json& input) {
       }
       continue;
     }
-    const json& v = data[decl.name];
-    bool ok = true;
-    core::TimePoint tp;
-    Duration d;
-    switch (decl.type) {
-      case ValueType::kString:
-        ok = v.is_string();
-        break;
-      case ValueType::kNumber:
-        ok = v.is_number();
-        break;
-      case ValueType::kBoolean:
-        ok = v.is_boolean();
-        break;
-      case ValueType::kDate:
-      case ValueType::kDateTime:
-        ok = v.is_string() && core::parseIso8601(v.get<std::string>(), tp);
-        break;
-      case ValueType::kDuration:
-        ok = v.is_string() && parseDuration(v.get<std::string>(), d);
-        break;
-      case ValueType::kList:
-        ok = v.is_array();
-        break;
-      case ValueType::kObject:
-        ok = v.is_object();
-        break;
-      case ValueType::kNull:
-        ok = v.is_null();
-        break;
-      case ValueType::kAny:
-        break;
-    }
-    if (!ok)
-      problems.push_back(decl.name + ": " + v.dump() + " is not a " + valueTypeName(decl.type));
+    const std::string problem = decl.problemWith(data[decl.name]);
+    if (!problem.empty()) problems.push_back(decl.name + ": " + problem);
   }
   if (!problems.empty()) {
     std::string message = "workflow '" + def.id + "' inputs: ";
@@ -149,19 +116,28 @@ struct Runtime::Transition {
   std::deque<std::string> runnable;  // frames to run
   bool ended = false;
 
-  // A transition of the stored instance `inst`, resumed from its data and execution state.
-  static Transition resume(Runtime& rt, Transaction& tx, const store::InstanceRecord& inst,
-                           std::shared_ptr<const Definition> def, std::string actor,
-                           core::TimePoint now, std::vector<JobRecord>& leased) {
+  // A transition of the stored instance `inst`, resumed from its data and execution state;
+  // kInternal when the stored data or state is damaged (the instance is left as it is).
+  static core::StatusOr<Transition> resume(Runtime& rt, Transaction& tx,
+                                           const store::InstanceRecord& inst,
+                                           std::shared_ptr<const Definition> def, std::string actor,
+                                           core::TimePoint now, bool lease_jobs,
+                                           std::vector<JobRecord>& leased) {
+    SENDFLOW_ASSIGN_OR_RETURN(
+        json data,
+        core::parseStoredJson(inst.data_json, "instance " + inst.id + ": data", json::object()));
+    SENDFLOW_ASSIGN_OR_RETURN(
+        json state,
+        core::parseStoredJson(inst.state_json, "instance " + inst.id + ": state", json::object()));
     return Transition{rt,
                       tx,
                       inst,
                       std::move(def),
-                      parseOr(inst.data_json, json::object()),
-                      parseOr(inst.state_json, json::object()),
+                      std::move(data),
+                      std::move(state),
                       std::move(actor),
                       now,
-                      rt.options_.run_jobs_inline,
+                      lease_jobs,
                       leased,
                       {},
                       false};
@@ -735,18 +711,9 @@ struct Interpreter {
       }
       SENDFLOW_ASSIGN_OR_RETURN(auto def,
                                 t.rt.pinned(t.tx, child->definition_id, child->definition_version));
-      Runtime::Transition c{t.rt,
-                            t.tx,
-                            *child,
-                            def,
-                            parseOr(child->data_json, json::object()),
-                            parseOr(child->state_json, json::object()),
-                            t.actor,
-                            t.now,
-                            t.lease_jobs,
-                            t.leased,
-                            {},
-                            false};
+      SENDFLOW_ASSIGN_OR_RETURN(Runtime::Transition c,
+                                Runtime::Transition::resume(t.rt, t.tx, *child, def, t.actor, t.now,
+                                                            t.lease_jobs, t.leased));
       SENDFLOW_RETURN_IF_ERROR(endInstance(c, "cancelled", "", /*notify_parent=*/false));
       return save(c, false);
     }
@@ -1093,7 +1060,9 @@ core::Status Runtime::completeTask(const std::string& task_id, const json& data,
     SENDFLOW_ASSIGN_OR_RETURN(auto inst, tx.instance(task->instance_id));
     if (!inst) return core::internalError("task '" + task_id + "' has no instance");
     SENDFLOW_ASSIGN_OR_RETURN(auto def, pinned(tx, inst->definition_id, inst->definition_version));
-    Transition t = Transition::resume(*this, tx, *inst, def, actor, clock_.now(), leased);
+    SENDFLOW_ASSIGN_OR_RETURN(Transition t,
+                              Transition::resume(*this, tx, *inst, def, actor, clock_.now(),
+                                                 options_.run_jobs_inline, leased));
     const Step* step = def->findStep(task->step_id);
     if (step == nullptr) return core::internalError("task '" + task_id + "' names no step");
     if (!Interpreter::frames(t).contains(task->frame) ||
@@ -1178,7 +1147,7 @@ core::Status Runtime::runJob(const JobRecord& job) {
 }
 
 core::Status Runtime::runAction(const JobRecord& job) {
-  const json payload = parseOr(job.payload_json, json::object());
+  SENDFLOW_ASSIGN_OR_RETURN(const json payload, jobPayload(job));
   ActionContext ctx;
   ctx.instance_id = job.instance_id;
   ctx.workflow_id = payload.value("workflow", "");
@@ -1202,7 +1171,7 @@ core::Status Runtime::runAction(const JobRecord& job) {
 
 core::Status Runtime::applyJob(const JobRecord& job, const json* action_result,
                                ActionContext* action_context, const core::Status& action_status) {
-  const json payload = parseOr(job.payload_json, json::object());
+  SENDFLOW_ASSIGN_OR_RETURN(const json payload, jobPayload(job));
   return transition([&](Transaction& tx, std::vector<JobRecord>& leased) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto current, tx.job(job.id));
     if (!current) return core::Status::ok();  // already applied, or cancelled with its step
@@ -1222,7 +1191,10 @@ core::Status Runtime::applyJob(const JobRecord& job, const json* action_result,
       h.actor = "scheduler";
       h.step_id = task->step_id;
       // Which plan the task is about, when it is about one.
-      const json subject = parseOr(task->subject_json, json::object());
+      SENDFLOW_ASSIGN_OR_RETURN(
+          const json subject,
+          core::parseStoredJson(task->subject_json, "task " + task->id + ": subject",
+                                json::object()));
       const std::string plan =
           subject.is_object() ? subject.value("plan_ref", subject.value("name", "")) : "";
       const std::string about = plan.empty() ? "" : " (plan " + plan + ")";
@@ -1264,8 +1236,10 @@ core::Status Runtime::applyJob(const JobRecord& job, const json* action_result,
     SENDFLOW_ASSIGN_OR_RETURN(auto inst, tx.instance(job.instance_id));
     if (!inst) return tx.deleteJob(job.id);
     SENDFLOW_ASSIGN_OR_RETURN(auto def, pinned(tx, inst->definition_id, inst->definition_version));
-    Transition t = Transition::resume(*this, tx, *inst, def,
-                                      job.kind == "action" ? "worker" : "system", now, leased);
+    SENDFLOW_ASSIGN_OR_RETURN(
+        Transition t,
+        Transition::resume(*this, tx, *inst, def, job.kind == "action" ? "worker" : "system", now,
+                           options_.run_jobs_inline, leased));
     const std::string fid = payload.value("frame", "");
     const bool awaited =
         Interpreter::frames(t).contains(fid) && Interpreter::frame(t, fid)["wait"].is_object() &&
@@ -1343,7 +1317,9 @@ core::Status Runtime::retryIncident(long long incident_id, const std::string& ac
     if (!inst)
       return core::internalError("incident " + std::to_string(incident_id) + " has no instance");
     SENDFLOW_ASSIGN_OR_RETURN(auto def, pinned(tx, inst->definition_id, inst->definition_version));
-    Transition t = Transition::resume(*this, tx, *inst, def, actor, clock_.now(), leased);
+    SENDFLOW_ASSIGN_OR_RETURN(Transition t,
+                              Transition::resume(*this, tx, *inst, def, actor, clock_.now(),
+                                                 options_.run_jobs_inline, leased));
     std::string fid;
     for (const auto& [id, f] : Interpreter::frames(t).items()) {
       if (f["wait"].is_object() && f["wait"].value("incident", 0LL) == incident_id) fid = id;
@@ -1352,9 +1328,13 @@ core::Status Runtime::retryIncident(long long incident_id, const std::string& ac
     if (fid.empty()) return core::Status::ok();  // the instance moved on or ended
     if (incident->job_kind == "action") {
       SENDFLOW_ASSIGN_OR_RETURN(
+          json payload,
+          core::parseStoredJson(incident->payload_json,
+                                "incident " + std::to_string(incident_id) + ": payload",
+                                json::object()));
+      SENDFLOW_ASSIGN_OR_RETURN(
           long long job,
-          Interpreter::createJob(t, t.rec.id, "action",
-                                 parseOr(incident->payload_json, json::object()), t.now, ""));
+          Interpreter::createJob(t, t.rec.id, "action", std::move(payload), t.now, ""));
       Interpreter::frame(t, fid)["wait"] = {{"kind", "job"}, {"job", job}};
     } else {
       Interpreter::frame(t, fid)["wait"] = nullptr;  // run the step again

@@ -139,6 +139,62 @@ TEST(DefinitionLoaderTest, ReportsEveryBadFormField) {
           "bad-choices.xml:9:48: field 'score' of task 'moderate': min 5 is greater than max 1"}));
 }
 
+TEST(DefinitionLoaderTest, ReadsIntegerInputsWithTheirRange) {
+  const std::string text =
+      R"xml(<workflow xmlns="urn:sendflow:workflow:1" id="r" version="1" title="R">
+  <inputs>
+    <input name="per_locality" type="integer" min="1" max="100" default="2"/>
+    <input name="target" type="number" min="0" max="100" default="80"/>
+  </inputs>
+  <steps><end id="done"/></steps>
+</workflow>)xml";
+  LoadResult result = DefinitionLoader::loadString(text, "r.xml");
+  ASSERT_TRUE(result.isOk()) << result.status().toString();
+  const InputDecl& per = result.definition->inputs[0];
+  EXPECT_EQ(per.type, ValueType::kNumber);
+  EXPECT_TRUE(per.whole_number);
+  EXPECT_STREQ(per.typeName(), "integer");
+  EXPECT_EQ(per.min, 1.0);
+  EXPECT_EQ(per.max, 100.0);
+  EXPECT_EQ(*per.default_value, 2);
+  EXPECT_FALSE(result.definition->inputs[1].whole_number);
+  EXPECT_STREQ(result.definition->inputs[1].typeName(), "number");
+}
+
+TEST(DefinitionLoaderTest, ReportsInputRangesThatCannotHold) {
+  const std::string text =
+      R"xml(<workflow xmlns="urn:sendflow:workflow:1" id="r" version="1" title="R">
+  <inputs>
+    <input name="size" type="integer" min="1" max="10" default="1.5" required="false"/>
+    <input name="count" type="integer" min="5" max="1" default="0" required="false"/>
+    <input name="label" type="string" min="1" required="false"/>
+    <input name="window" type="duration" default="-P2W" required="false"/>
+  </inputs>
+  <schedules>
+    <schedule id="monthly" cadence="monthly" day-of-month="1" time="09:00">
+      <input name="size" value="11"/>
+    </schedule>
+  </schedules>
+  <steps><end id="done"/></steps>
+</workflow>)xml";
+  LoadResult result = DefinitionLoader::loadString(text, "r.xml");
+  ASSERT_FALSE(result.isOk());
+  std::vector<std::string> lines;
+  for (const auto& p : result.problems) lines.push_back(p.toString());
+  EXPECT_EQ(lines,
+            (Problems{
+                "r.xml:3:65: the default of input 'size' is invalid: must be a whole number, "
+                "not 1.5",
+                "r.xml:4:45: input 'count': min 5 is greater than max 1",
+                "r.xml:4:65: the default of input 'count' is invalid: 0 is less than the "
+                "minimum 5",
+                "r.xml:5:44: input 'label': 'min' only applies to number and integer inputs",
+                "r.xml:6:51: the default of input 'window' is invalid: \"-P2W\" is negative (a "
+                "duration here is a length of time)",
+                "r.xml:10:33: schedule 'monthly', input 'size': 11 is more than the maximum 10",
+            }));
+}
+
 TEST(DefinitionLoaderTest, ReportsEveryProblemOfAFileNotJustTheFirst) {
   const std::string text =
       R"xml(<workflow xmlns="urn:sendflow:workflow:1" id="many" version="1" title="Many">

@@ -74,5 +74,52 @@ TEST(FormTest, ChecksGradesAndLengths) {
   EXPECT_EQ(form.validate(json::array(), {}).message(), "the form data must be a JSON object");
 }
 
+// What a start checks of each typed input (the runtime and the loader's defaults use it).
+TEST(InputDeclTest, NumbersAreCheckedForWholenessAndRange) {
+  InputDecl per;
+  per.name = "per_locality";
+  per.type = ValueType::kNumber;
+  per.whole_number = true;
+  per.min = 1;
+  per.max = 100;
+  EXPECT_EQ(per.problemWith(2), "");
+  EXPECT_EQ(per.problemWith(2.0), "");  // 2.0 is a whole number
+  EXPECT_EQ(per.problemWith(-1), "-1 is less than the minimum 1");
+  EXPECT_EQ(per.problemWith(1.5), "must be a whole number, not 1.5");
+  EXPECT_EQ(per.problemWith(1e308), "must be a whole number, not 1e+308");
+  EXPECT_EQ(per.problemWith(101), "101 is more than the maximum 100");
+  EXPECT_EQ(per.problemWith("2"), "must be a number, not \"2\"");
+  // Without a range, an integer is still at most 2^53 either way.
+  per.min.reset();
+  per.max.reset();
+  EXPECT_EQ(per.problemWith(9007199254740992.0), "");
+  EXPECT_EQ(per.problemWith(1e300), "must be a whole number, not 1e+300");
+  InputDecl ratio = per;
+  ratio.whole_number = false;
+  EXPECT_EQ(ratio.problemWith(1.5), "");
+  EXPECT_EQ(ratio.problemWith(1e308), "");
+}
+
+TEST(InputDeclTest, DatesAndDurationsAreCheckedForTheirForm) {
+  InputDecl date;
+  date.type = ValueType::kDate;
+  EXPECT_EQ(date.problemWith("2026-11-30"), "");
+  EXPECT_EQ(date.problemWith("2026-13-01"), "\"2026-13-01\" is not a date (write YYYY-MM-DD)");
+  EXPECT_EQ(date.problemWith("2026-11-30T10:00:00Z"),
+            "\"2026-11-30T10:00:00Z\" is not a date (write YYYY-MM-DD)");
+  InputDecl window;
+  window.type = ValueType::kDuration;
+  EXPECT_EQ(window.problemWith("P2W"), "");
+  EXPECT_EQ(window.problemWith("10 working days"), "");
+  EXPECT_EQ(window.problemWith("PT0S"), "");
+  EXPECT_EQ(window.problemWith("-P2W"),
+            "\"-P2W\" is negative (a duration here is a length of time)");
+  EXPECT_EQ(window.problemWith("P999Y"), "\"P999Y\" is longer than 100 years");
+  EXPECT_EQ(window.problemWith("soon"),
+            "\"soon\" is not a duration (write for example '2 weeks' or 'P2W')");
+  // Long values are cut short in the message.
+  EXPECT_LT(window.problemWith(std::string(1000, 'x')).size(), 130u);
+}
+
 }  // namespace
 }  // namespace sendflow::engine

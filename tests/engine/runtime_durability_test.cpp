@@ -49,6 +49,29 @@ TEST_F(RuntimeDurabilityTest, InputsAreCheckedAndEveryProblemNamed) {
             core::StatusCode::kNotFound);
 }
 
+// Stored data read back goes through core::parseStoredJson: a damaged row is a clear error
+// naming the instance, never a crash and never a silent reset to {} that the next save keeps.
+TEST_F(RuntimeDurabilityTest, DamagedStoredDataIsAnErrorNamingTheInstance) {
+  deploy(workflow("audit", {task("review")}));
+  const std::string id = start("audit", {{"theme", "Transition"}});
+  const std::string task_id = openTasks(id).at(0).id;
+  ASSERT_TRUE(store_
+                  ->transact([&](store::Transaction& tx) -> core::Status {
+                    SENDFLOW_ASSIGN_OR_RETURN(auto i, tx.instance(id));
+                    i->data_json = "{\"theme\": \"Transition\", ";  // cut short
+                    return tx.updateInstance(*i);
+                  })
+                  .isOk());
+  const core::Status st = runtime_->completeTask(task_id, json::object(), "aud-001");
+  EXPECT_EQ(st.code(), core::StatusCode::kInternal);
+  EXPECT_NE(
+      st.message().find("instance " + id + ": data: stored JSON is damaged: line 1, column 25: "),
+      std::string::npos)
+      << st.message();
+  EXPECT_EQ(openTasks(id).size(), 1u);  // nothing moved on
+  EXPECT_EQ(instance(id).data_json, "{\"theme\": \"Transition\", ");
+}
+
 TEST_F(RuntimeDurabilityTest, InstancesStayOnTheVersionTheyStartedWith) {
   deploy(workflow("versioned", {task("review"), set("mark", {{"y", "'v1'"}})}), "<v1/>");
   const std::string old_id = start("versioned");
