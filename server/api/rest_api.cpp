@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/core/json_text.h"
+
 namespace sendflow::api {
 
 namespace {
@@ -47,19 +49,14 @@ std::optional<Response> readBody(const Request& req, json& body) {
     return errorResponse(415, "unsupported_media_type",
                          "Content-Type: the body must be sent as application/json", req.request_id);
   }
-  try {
-    body = json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    // "[json.exception.parse_error.101] parse error at line 1, column 9: syntax error ..."
-    std::string what = e.what();
-    if (auto close = what.find("] "); close != std::string::npos) what = what.substr(close + 2);
-    for (std::size_t at = what.find("; "); at != std::string::npos; at = what.find("; ", at)) {
-      what.replace(at, 2, ", ");
-    }
-    return Response::json(
-        400,
-        http::errorBody(core::invalidArgument("body: not valid JSON: " + what), req.request_id));
+  // Depth, duplicate keys, numbers out of range and bytes that are not UTF-8 are refused here,
+  // before anything copies or dumps the value.
+  auto parsed = core::parseJsonText(req.body);
+  if (!parsed.isOk()) {
+    return Response::json(400,
+                          http::errorBody(parsed.status().withContext("body"), req.request_id));
   }
+  body = std::move(parsed).value();
   if (!body.is_object()) {
     return Response::error(core::invalidArgument("body: must be a JSON object"), req.request_id);
   }
@@ -126,9 +123,11 @@ json isoTime(core::TimePoint t) { return core::formatIso8601(t); }
 json isoTime(const std::optional<core::TimePoint>& t) {
   return t ? json(core::formatIso8601(*t)) : json(nullptr);
 }
-json parsed(const std::string& text, json fallback = json::object()) {
-  json out = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return out.is_discarded() ? fallback : out;
+// A JSON column of a stored record; damaged text fails the view (a 500 naming the record in the
+// log), it is never shown as something else.
+core::StatusOr<json> stored(const std::string& text, const std::string& what,
+                            json if_empty = json::object()) {
+  return core::parseStoredJson(text, what, std::move(if_empty));
 }
 json orNull(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
 
@@ -137,14 +136,15 @@ json list(json items) {
   return json{{"items", std::move(items)}, {"count", n}};
 }
 
-json instanceJson(const store::InstanceRecord& i) {
+core::StatusOr<json> instanceJson(const store::InstanceRecord& i) {
+  SENDFLOW_ASSIGN_OR_RETURN(json data, stored(i.data_json, "instance " + i.id + ": data"));
   return json{{"id", i.id},
               {"workflow", i.definition_id},
               {"workflow_version", i.definition_version},
               {"business_key", orNull(i.business_key)},
               {"status", i.status},
               {"parent_id", orNull(i.parent_id)},
-              {"data", parsed(i.data_json)},
+              {"data", std::move(data)},
               {"created_at", isoTime(i.created_at)},
               {"updated_at", isoTime(i.updated_at)},
               {"links",
@@ -154,7 +154,14 @@ json instanceJson(const store::InstanceRecord& i) {
 }
 
 // `subject`: the task's subject already parsed (a TaskView has it), or null to parse it here.
-json taskJson(const store::TaskRecord& t, const json* subject = nullptr) {
+core::StatusOr<json> taskJson(const store::TaskRecord& t, const json* subject = nullptr) {
+  json stored_subject;
+  if (subject == nullptr) {
+    SENDFLOW_ASSIGN_OR_RETURN(stored_subject, stored(t.subject_json, "task " + t.id + ": subject"));
+    subject = &stored_subject;
+  }
+  SENDFLOW_ASSIGN_OR_RETURN(json result,
+                            stored(t.result_json, "task " + t.id + ": result", nullptr));
   json out = {{"id", t.id},
               {"instance_id", t.instance_id},
               {"step_id", t.step_id},
@@ -163,12 +170,12 @@ json taskJson(const store::TaskRecord& t, const json* subject = nullptr) {
               {"role", t.role},
               {"assignee", orNull(t.assignee)},
               {"status", t.status},
-              {"subject", subject != nullptr ? *subject : parsed(t.subject_json)},
+              {"subject", *subject},
               {"due_at", isoTime(t.due_at)},
               {"created_at", isoTime(t.created_at)},
               {"completed_at", isoTime(t.completed_at)},
               {"completed_by", orNull(t.completed_by)},
-              {"result", t.result_json.empty() ? json(nullptr) : parsed(t.result_json, nullptr)}};
+              {"result", std::move(result)}};
   return out;
 }
 
@@ -241,8 +248,8 @@ json formJson(const TaskView& view) {
   return json{{"fields", fields}};
 }
 
-json taskViewJson(const TaskView& view, bool with_form) {
-  json out = taskJson(view.task, &view.subject);
+core::StatusOr<json> taskViewJson(const TaskView& view, bool with_form) {
+  SENDFLOW_ASSIGN_OR_RETURN(json out, taskJson(view.task, &view.subject));
   out["workflow"] = orNull(view.workflow_id);
   out["workflow_title"] = orNull(view.workflow_title);
   out["description"] = view.step != nullptr ? orNull(view.step->description) : json(nullptr);
@@ -254,13 +261,29 @@ json taskViewJson(const TaskView& view, bool with_form) {
   return out;
 }
 
-json historyJson(const store::HistoryRecord& h) {
-  json out = {
-      {"id", h.id},       {"at", isoTime(h.at)},          {"actor", h.actor},
-      {"event", h.event}, {"step_id", orNull(h.step_id)}, {"detail", parsed(h.detail_json)}};
-  if (!h.data_before_json.empty()) out["data_before"] = parsed(h.data_before_json, nullptr);
-  if (!h.data_after_json.empty()) out["data_after"] = parsed(h.data_after_json, nullptr);
+core::StatusOr<json> historyJson(const store::HistoryRecord& h) {
+  const std::string what = "history entry " + std::to_string(h.id);
+  SENDFLOW_ASSIGN_OR_RETURN(json detail, stored(h.detail_json, what + ": detail"));
+  json out = {{"id", h.id},       {"at", isoTime(h.at)},          {"actor", h.actor},
+              {"event", h.event}, {"step_id", orNull(h.step_id)}, {"detail", std::move(detail)}};
+  if (!h.data_before_json.empty()) {
+    SENDFLOW_ASSIGN_OR_RETURN(out["data_before"], stored(h.data_before_json, what + ": data"));
+  }
+  if (!h.data_after_json.empty()) {
+    SENDFLOW_ASSIGN_OR_RETURN(out["data_after"], stored(h.data_after_json, what + ": data"));
+  }
   return out;
+}
+
+// `view` of each record, or the first error.
+template <typename Records, typename View>
+core::StatusOr<json> viewsOf(const Records& records, View view) {
+  json items = json::array();
+  for (const auto& record : records) {
+    SENDFLOW_ASSIGN_OR_RETURN(json item, view(record));
+    items.push_back(std::move(item));
+  }
+  return items;
 }
 
 json documentJson(const store::DocumentRecord& d) {
@@ -279,7 +302,9 @@ json definitionJson(const workbench::DefinitionSummary& summary) {
   json inputs = json::array();
   for (const engine::InputDecl& input : d.inputs) {
     inputs.push_back({{"name", input.name},
-                      {"type", engine::valueTypeName(input.type)},
+                      {"type", input.typeName()},
+                      {"min", input.min ? json(*input.min) : json(nullptr)},
+                      {"max", input.max ? json(*input.max) : json(nullptr)},
                       {"required", input.required && !input.default_value},
                       {"default", input.default_value ? *input.default_value : json(nullptr)},
                       {"description", orNull(input.description)}});
@@ -367,7 +392,10 @@ class RestApi {
                 {"created", started->created},
                 {"replayed", started->replayed}};
     auto view = wb_.instance(*req.principal, started->instance_id);
-    if (view.isOk()) out["instance"] = instanceJson(view->instance);
+    if (view.isOk()) {
+      auto instance = instanceJson(view->instance);
+      if (instance.isOk()) out["instance"] = std::move(instance).value();
+    }
     Response response = Response::json(started->created ? 201 : 200, out);
     response.header("Location", absolute(path));
     return response;
@@ -395,20 +423,21 @@ class RestApi {
     }
     auto found = wb_.instances(*req.principal, query);
     if (!found.isOk()) return Response::error(found.status(), req.request_id);
-    json items = json::array();
-    for (const auto& i : *found) items.push_back(instanceJson(i));
-    return Response::json(200, list(std::move(items)));
+    auto items = viewsOf(*found, instanceJson);
+    if (!items.isOk()) return Response::error(items.status(), req.request_id);
+    return Response::json(200, list(std::move(items).value()));
   }
 
   Response instance(Request& req) {
     auto view = wb_.instance(*req.principal, req.param("id"));
     if (!view.isOk()) return Response::error(view.status(), req.request_id);
-    json out = instanceJson(view->instance);
-    out["workflow_title"] = view->workflow_title;
-    json tasks = json::array();
-    for (const auto& t : view->tasks) tasks.push_back(taskJson(t));
-    out["tasks"] = tasks;
-    return Response::json(200, out);
+    auto out = instanceJson(view->instance);
+    auto tasks = viewsOf(view->tasks, [](const store::TaskRecord& t) { return taskJson(t); });
+    if (!out.isOk()) return Response::error(out.status(), req.request_id);
+    if (!tasks.isOk()) return Response::error(tasks.status(), req.request_id);
+    (*out)["workflow_title"] = view->workflow_title;
+    (*out)["tasks"] = std::move(tasks).value();
+    return Response::json(200, *out);
   }
 
   Response history(Request& req) {
@@ -416,9 +445,9 @@ class RestApi {
     if (!limit.isOk()) return Response::error(limit.status(), req.request_id);
     auto rows = wb_.history(*req.principal, req.param("id"), *limit);
     if (!rows.isOk()) return Response::error(rows.status(), req.request_id);
-    json items = json::array();
-    for (const auto& h : *rows) items.push_back(historyJson(h));
-    return Response::json(200, list(std::move(items)));
+    auto items = viewsOf(*rows, historyJson);
+    if (!items.isOk()) return Response::error(items.status(), req.request_id);
+    return Response::json(200, list(std::move(items).value()));
   }
 
   Response documents(Request& req, const std::string& instance_id) {
@@ -466,7 +495,9 @@ class RestApi {
     for (const TaskView& view : *found) {
       if (items.size() >= cap) break;
       if (approvals_only && view.task.kind != "approval") continue;
-      items.push_back(taskViewJson(view, /*with_form=*/false));
+      auto item = taskViewJson(view, /*with_form=*/false);
+      if (!item.isOk()) return Response::error(item.status(), req.request_id);
+      items.push_back(std::move(item).value());
     }
     return Response::json(200, list(std::move(items)));
   }
@@ -474,7 +505,9 @@ class RestApi {
   Response task(Request& req) {
     auto view = wb_.task(*req.principal, req.param("id"));
     if (!view.isOk()) return Response::error(view.status(), req.request_id);
-    return Response::json(200, taskViewJson(*view, /*with_form=*/true));
+    auto out = taskViewJson(*view, /*with_form=*/true);
+    if (!out.isOk()) return Response::error(out.status(), req.request_id);
+    return Response::json(200, *out);
   }
 
   Response claim(Request& req) {
@@ -536,8 +569,8 @@ class RestApi {
     for (const auto& [grade, count] : d->grades) {
       grades.push_back({{"grade", grade}, {"count", count}});
     }
-    json overdue = json::array();
-    for (const TaskView& v : d->overdue) overdue.push_back(taskViewJson(v, false));
+    auto overdue = viewsOf(d->overdue, [](const TaskView& v) { return taskViewJson(v, false); });
+    if (!overdue.isOk()) return Response::error(overdue.status(), req.request_id);
     return Response::json(200, {{"instances_running", d->instances_running},
                                 {"instances_completed", d->instances_completed},
                                 {"open_tasks", d->open_tasks},
@@ -547,7 +580,7 @@ class RestApi {
                                 {"awaiting_approval", d->awaiting_approval},
                                 {"mail_failed", d->mail_failed},
                                 {"grades", grades},
-                                {"overdue", overdue}});
+                                {"overdue", std::move(overdue).value()}});
   }
 
  private:

@@ -40,7 +40,7 @@ class ApiFixture : public workbench::testing::WorkbenchFixture {
     http::ServerOptions options;
     options.address = "127.0.0.1";
     options.port = 0;
-    options.max_body_bytes = 64 * 1024;
+    options.max_body_bytes = max_body_bytes_;
     server_ = std::make_unique<http::HttpServer>(
         options, router_,
         [](const http::Request& r) -> core::StatusOr<std::optional<auth::Principal>> {
@@ -93,6 +93,7 @@ class ApiFixture : public workbench::testing::WorkbenchFixture {
     return call("POST", path, user, body.dump());
   }
 
+  std::size_t max_body_bytes_ = 64 * 1024;  // a fixture may raise it before SetUp
   http::Router router_;
   std::unique_ptr<http::HttpServer> server_;
 };

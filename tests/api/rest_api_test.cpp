@@ -354,7 +354,10 @@ TEST_F(RestApiTest, TheShippedAuditDescribesItsInputsAndSchedule) {
   EXPECT_TRUE(d["can_start"].get<bool>());
   std::map<std::string, json> inputs;
   for (const json& input : d["inputs"]) inputs[input["name"]] = input;
-  EXPECT_EQ(inputs["per_locality"]["type"], "number");
+  EXPECT_EQ(inputs["per_locality"]["type"], "integer");
+  EXPECT_EQ(inputs["per_locality"]["min"], 1);
+  EXPECT_EQ(inputs["per_locality"]["max"], 100);
+  EXPECT_EQ(inputs["theme"]["min"], nullptr);
   EXPECT_EQ(inputs["per_locality"]["default"], 2);
   EXPECT_EQ(inputs["per_locality"]["required"], false);
   EXPECT_EQ(inputs["per_locality"]["description"], "Plans sampled in each locality");
