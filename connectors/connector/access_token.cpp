@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/core/json_text.h"
+
 namespace sendflow::connectors {
 namespace {
 
@@ -125,11 +127,13 @@ core::StatusOr<std::string> ClientCredentialsToken::authorization() {
     return core::unauthenticated(s.message() + " (check connector.client_id and the secret)");
   }
   if (!response.ok()) return statusFromResponse(what, request, response);
-  const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
-  if (!body.is_object() || !body.contains("access_token") || !body["access_token"].is_string()) {
+  const auto answer = core::parseJsonText(response.body);
+  if (!answer.isOk() || !answer->is_object() || !answer->contains("access_token") ||
+      !(*answer)["access_token"].is_string()) {
     return core::unavailable(what + ": " + describeUrl(config_.token_url) +
                              ": the answer has no access_token");
   }
+  const nlohmann::json& body = *answer;
   long long expires_in = 3600;
   if (body.contains("expires_in")) {
     const auto& e = body["expires_in"];  // a number, or a string in older endpoints

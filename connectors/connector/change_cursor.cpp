@@ -1,5 +1,7 @@
 #include "connectors/connector/change_cursor.h"
 
+#include "server/core/json_text.h"
+
 namespace sendflow::connectors {
 
 void HighWaterMark::advance(long long tick, const std::string& id) {
@@ -48,8 +50,8 @@ core::StatusOr<HighWaterMark> HighWaterMark::fromJson(const nlohmann::json& j,
 
 core::StatusOr<nlohmann::json> parseCursor(const std::string& cursor, const std::string& kind) {
   if (cursor.empty()) return nlohmann::json::object();
-  nlohmann::json j = nlohmann::json::parse(cursor, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) {
+  auto j = core::parseJsonText(cursor);
+  if (!j.isOk() || !j->is_object()) {
     return core::invalidArgument(kind + " connector: cursor '" + cursor.substr(0, 80) +
                                  "' is not one this connector wrote");
   }

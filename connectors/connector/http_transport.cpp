@@ -24,6 +24,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/core/json_text.h"
+
 namespace sendflow::connectors {
 namespace {
 
@@ -55,8 +57,9 @@ bool isRetryableStatus(int status) {
 // excerpt of a text body.
 std::string peerMessage(const std::string& body) {
   if (body.empty()) return "";
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_object()) {
+  const auto parsed = core::parseJsonText(body);
+  if (parsed.isOk() && parsed->is_object()) {
+    const nlohmann::json& j = *parsed;
     if (j.contains("error_description") && j["error_description"].is_string()) {
       return j["error_description"].get<std::string>();
     }

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "connectors/connector/change_cursor.h"
+#include "server/core/json_text.h"
 
 namespace sendflow::connectors {
 namespace fs = std::filesystem;
@@ -125,8 +126,10 @@ core::StatusOr<Item> FolderSource::readItem(const std::string& id, long long tic
   if (in) {
     std::stringstream text;
     text << in.rdbuf();
-    const nlohmann::json columns = nlohmann::json::parse(text.str(), nullptr, false);
-    if (columns.is_discarded() || !columns.is_object()) {
+    auto parsed = core::parseJsonText(text.str());
+    if (!parsed.isOk()) return parsed.status().withContext(id + kSidecarSuffix);
+    const nlohmann::json columns = std::move(parsed).value();
+    if (!columns.is_object()) {
       return core::invalidArgument(id + kSidecarSuffix + ": not a JSON object of columns");
     }
     auto metadata = options_.fields.read(columns);

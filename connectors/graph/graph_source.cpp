@@ -7,6 +7,7 @@
 #include <set>
 
 #include "connectors/connector/change_cursor.h"
+#include "server/core/json_text.h"
 
 namespace sendflow::connectors {
 namespace {
@@ -83,11 +84,12 @@ core::StatusOr<nlohmann::json> GraphSource::call(HttpRequest request, const std:
   SENDFLOW_ASSIGN_OR_RETURN(HttpResponse response, send(request, what));
   if (!response.ok()) return statusFromResponse("graph connector: " + what, request, response);
   if (response.body.empty()) return nlohmann::json::object();
-  nlohmann::json j = nlohmann::json::parse(response.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return core::invalidArgument("graph connector: " + what + ": " + request.method + " " +
-                                 describeUrl(request.url) + ": the answer is not valid JSON (" +
-                                 std::to_string(response.body.size()) + " bytes)");
+  auto j = core::parseJsonText(response.body);
+  if (!j.isOk() || !j->is_object()) {
+    return core::invalidArgument(
+        "graph connector: " + what + ": " + request.method + " " + describeUrl(request.url) +
+        ": the answer is not valid JSON (" + std::to_string(response.body.size()) + " bytes" +
+        (j.isOk() ? std::string(", not an object") : ", " + j.status().message()) + ")");
   }
   return j;
 }
@@ -222,8 +224,8 @@ core::StatusOr<Page> GraphSource::delta(nlohmann::json state) {
   SENDFLOW_ASSIGN_OR_RETURN(const HttpResponse response, send(request, "list changes"));
   if (response.status == 410) return startPass(/*resynced=*/true);  // the delta token expired
   if (!response.ok()) return statusFromResponse("graph connector: list changes", request, response);
-  const nlohmann::json answer = nlohmann::json::parse(response.body, nullptr, false);
-  const nlohmann::json* value = member(answer, "value");
+  const auto answer = core::parseJsonText(response.body);
+  const nlohmann::json* value = answer.isOk() ? member(*answer, "value") : nullptr;
   if (value == nullptr || !value->is_array()) {
     return core::invalidArgument("graph connector: GET " + describeUrl(link) +
                                  ": the answer is not valid JSON with a value list");
@@ -262,8 +264,8 @@ core::StatusOr<Page> GraphSource::delta(nlohmann::json state) {
       page.items.push_back(std::move(item).value());
     }
   }
-  const std::string next = text(member(answer, "@odata.nextLink"));
-  const std::string delta_link = text(member(answer, "@odata.deltaLink"));
+  const std::string next = text(member(*answer, "@odata.nextLink"));
+  const std::string delta_link = text(member(*answer, "@odata.deltaLink"));
   if (next.empty() && delta_link.empty()) {
     return core::invalidArgument("graph connector: GET " + describeUrl(link) +
                                  ": the answer has neither @odata.nextLink nor @odata.deltaLink");
@@ -376,20 +378,21 @@ core::StatusOr<nlohmann::json> GraphSource::uploadInSession(const std::string& i
       return response.status().withContext("graph connector: " + what);
     }
     if (response->status == 200 || response->status == 201) {
-      nlohmann::json item = nlohmann::json::parse(response->body, nullptr, false);
-      if (!item.is_object())
+      auto item = core::parseJsonText(response->body);
+      if (!item.isOk() || !item->is_object())
         return core::invalidArgument("graph connector: " + what +
                                      ": the upload answer is not JSON");
-      return item;
+      return std::move(item).value();
     }
     if (response->status != 202) {
       cancel();
       return statusFromResponse("graph connector: " + what, put, *response);
     }
     // 202 Accepted: continue where the server expects ("nextExpectedRanges": ["26-"]).
-    const nlohmann::json progress = nlohmann::json::parse(response->body, nullptr, false);
+    // An answer without nextExpectedRanges (or not JSON) continues after what was sent.
+    const auto progress = core::parseJsonText(response->body);
     std::int64_t next = offset + n;
-    if (const auto* ranges = member(progress, "nextExpectedRanges");
+    if (const auto* ranges = progress.isOk() ? member(*progress, "nextExpectedRanges") : nullptr;
         ranges != nullptr && ranges->is_array() && !ranges->empty() &&
         ranges->front().is_string()) {
       next = std::atoll(ranges->front().get<std::string>().c_str());

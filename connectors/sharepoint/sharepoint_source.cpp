@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "connectors/connector/change_cursor.h"
+#include "server/core/json_text.h"
 
 namespace sendflow::connectors {
 namespace {
@@ -110,11 +111,12 @@ core::StatusOr<nlohmann::json> SharePointSource::getJson(const std::string& url,
   request.url = url;
   SENDFLOW_ASSIGN_OR_RETURN(HttpResponse response, send(request, what));
   if (!response.ok()) return statusFromResponse("sharepoint connector: " + what, request, response);
-  nlohmann::json j = nlohmann::json::parse(response.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return core::invalidArgument("sharepoint connector: " + what + ": GET " + describeUrl(url) +
-                                 ": the answer is not valid JSON (" +
-                                 std::to_string(response.body.size()) + " bytes)");
+  auto j = core::parseJsonText(response.body);
+  if (!j.isOk() || !j->is_object()) {
+    return core::invalidArgument(
+        "sharepoint connector: " + what + ": GET " + describeUrl(url) +
+        ": the answer is not valid JSON (" + std::to_string(response.body.size()) + " bytes" +
+        (j.isOk() ? std::string(", not an object") : ", " + j.status().message()) + ")");
   }
   return j;
 }
@@ -251,9 +253,11 @@ core::StatusOr<std::string> SharePointSource::digest(bool refresh) {
   SENDFLOW_ASSIGN_OR_RETURN(HttpResponse response, send(request, "request digest"));
   if (!response.ok())
     return statusFromResponse("sharepoint connector: request digest", request, response);
-  const nlohmann::json j = nlohmann::json::parse(response.body, nullptr, false);
-  const nlohmann::json* info = &j;
-  if (const auto* d = member(j, "d")) info = member(*d, "GetContextWebInformation");
+  const auto j = core::parseJsonText(response.body);
+  const nlohmann::json* info = j.isOk() ? &*j : nullptr;
+  if (const auto* d = info != nullptr ? member(*info, "d") : nullptr) {
+    info = member(*d, "GetContextWebInformation");
+  }
   const std::string value = info != nullptr ? text(member(*info, "FormDigestValue")) : "";
   if (value.empty()) {
     return core::invalidArgument("sharepoint connector: POST " + describeUrl(request.url) +

@@ -11,6 +11,7 @@
 
 #include "connectors/factory/connector_factory.h"
 #include "server/core/clock.h"
+#include "server/core/json_text.h"
 #include "server/prescreen/prescreen_run.h"
 #include "server/prescreen/report_format.h"
 #include "server/sampledata/library_writer.h"
@@ -270,7 +271,13 @@ int runConnectorPublish(CommandContext& context) {
   }
   const std::string file = context.args.front();
   if (name.empty()) name = std::filesystem::path(file).filename().string();
-  const nlohmann::json fields = nlohmann::json::parse(meta, nullptr, false);
+  auto parsed = core::parseJsonText(meta);
+  if (!parsed.isOk()) {
+    context.err << "sendflow: connector publish: --meta is not JSON (" << parsed.status().message()
+                << ")\n";
+    return kExitInvalidInput;
+  }
+  const nlohmann::json fields = std::move(parsed).value();
   if (!fields.is_object()) {
     context.err << "sendflow: connector publish: --meta is not a JSON object\n";
     return kExitInvalidInput;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/app/cli.h"
+#include "server/core/json_text.h"
 #include "server/docgen/pdf_converter.h"
 #include "server/docgen/template.h"
 
@@ -63,13 +64,15 @@ int runRender(CommandContext& ctx) {
     ctx.err << "sendflow: " << data_path.string() << ": cannot open the data file\n";
     return kExitInvalidInput;
   }
-  nlohmann::json data;
-  try {
-    data = nlohmann::json::parse(data_in);
-  } catch (const nlohmann::json::parse_error& e) {
-    ctx.err << "sendflow: " << data_path.string() << ": not valid JSON (byte " << e.byte << ")\n";
+  std::stringstream data_text;
+  data_text << data_in.rdbuf();
+  auto parsed = core::parseJsonText(data_text.str());
+  if (!parsed.isOk()) {
+    ctx.err << "sendflow: " << data_path.string() << ": not valid JSON ("
+            << parsed.status().message() << ")\n";
     return kExitInvalidInput;
   }
+  nlohmann::json data = std::move(parsed).value();
   std::string extension = out_path.extension().string();
   for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const bool pdf_only = extension == ".pdf";

@@ -17,6 +17,7 @@
 #include "server/app/cli.h"
 #include "server/app/engine_services.h"
 #include "server/app/service.h"
+#include "server/core/json_text.h"
 
 namespace sendflow::app {
 namespace {
@@ -41,11 +42,9 @@ core::StatusOr<json> readJsonFile(const std::string& path) {
   if (!in) return core::invalidArgument(path + ": cannot be read");
   std::stringstream text;
   text << in.rdbuf();
-  try {
-    return json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    return core::invalidArgument(path + ": not valid JSON: " + e.what());
-  }
+  auto parsed = core::parseJsonText(text.str());
+  if (!parsed.isOk()) return parsed.status().withContext(path + ": not valid JSON");
+  return parsed;
 }
 
 std::string iso(core::TimePoint t) { return core::formatIso8601(t); }
@@ -88,13 +87,15 @@ int runInstances(CommandContext& ctx) {
   if (as_json) {
     json out = json::array();
     for (const auto& i : all) {
+      auto data = core::parseStoredJson(i.data_json, "instance " + i.id + ": data", json::object());
+      if (!data.isOk()) return fail(ctx, "instances", data.status());
       out.push_back({{"id", i.id},
                      {"workflow", i.definition_id},
                      {"version", i.definition_version},
                      {"business_key", i.business_key},
                      {"status", i.status},
                      {"parent", i.parent_id},
-                     {"data", json::parse(i.data_json, nullptr, false)},
+                     {"data", std::move(data).value()},
                      {"created_at", iso(i.created_at)},
                      {"updated_at", iso(i.updated_at)}});
     }
@@ -126,19 +127,19 @@ int runTasks(CommandContext& ctx) {
   if (as_json) {
     json out = json::array();
     for (const auto& t : tasks) {
-      out.push_back(
-          {{"id", t.id},
-           {"instance", t.instance_id},
-           {"step", t.step_id},
-           {"kind", t.kind},
-           {"title", t.title},
-           {"assignee", t.assignee},
-           {"role", t.role},
-           {"status", t.status},
-           {"due", t.due_at ? json(iso(*t.due_at)) : json()},
-           {"created_at", iso(t.created_at)},
-           {"result",
-            t.result_json.empty() ? json() : json::parse(t.result_json, nullptr, false)}});
+      auto result = core::parseStoredJson(t.result_json, "task " + t.id + ": result");
+      if (!result.isOk()) return fail(ctx, "tasks", result.status());
+      out.push_back({{"id", t.id},
+                     {"instance", t.instance_id},
+                     {"step", t.step_id},
+                     {"kind", t.kind},
+                     {"title", t.title},
+                     {"assignee", t.assignee},
+                     {"role", t.role},
+                     {"status", t.status},
+                     {"due", t.due_at ? json(iso(*t.due_at)) : json()},
+                     {"created_at", iso(t.created_at)},
+                     {"result", std::move(result).value()}});
     }
     ctx.out << out.dump(2) << "\n";
     return kExitOk;

@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "server/core/json_text.h"
+
 namespace sendflow::auth {
 
 core::StatusOr<DevSignIn> DevSignIn::load(const std::string& path) {
@@ -23,12 +25,11 @@ core::StatusOr<DevSignIn> DevSignIn::load(const std::string& path) {
 }
 
 core::StatusOr<DevSignIn> DevSignIn::parse(const std::string& json_text, const std::string& label) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1E999
-    return core::invalidArgument(label + ": not valid JSON: " + e.what());
+  auto parsed = core::parseJsonText(json_text);
+  if (!parsed.isOk()) {
+    return core::invalidArgument(label + ": not valid JSON: " + parsed.status().message());
   }
+  const nlohmann::json doc = std::move(parsed).value();
   const nlohmann::json* list = &doc;
   if (doc.is_object()) {
     auto it = doc.find("users");

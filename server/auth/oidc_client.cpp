@@ -4,6 +4,7 @@
 
 #include "server/auth/crypto.h"
 #include "server/auth/provider_http.h"
+#include "server/core/json_text.h"
 
 namespace sendflow::auth {
 namespace {
@@ -85,7 +86,9 @@ core::StatusOr<Principal> OidcClient::finish(const std::string& code,
   SENDFLOW_ASSIGN_OR_RETURN(
       ProviderReply reply,
       providerPostForm(meta.token_endpoint, fields, {options.http_timeout, options.proxy}));
-  nlohmann::json body = nlohmann::json::parse(reply.body, nullptr, false);
+  // An answer that is not JSON is null here: the status decides what went wrong.
+  auto answer = core::parseJsonText(reply.body);
+  const nlohmann::json body = answer.isOk() ? std::move(answer).value() : nlohmann::json();
   if (reply.status >= 500) {
     return core::unavailable("POST " + meta.token_endpoint + ": HTTP " +
                              std::to_string(reply.status));

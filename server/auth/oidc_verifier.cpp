@@ -12,6 +12,7 @@
 
 #include "server/auth/crypto.h"
 #include "server/auth/provider_http.h"
+#include "server/core/json_text.h"
 
 namespace sendflow::auth {
 namespace {
@@ -330,10 +331,11 @@ core::StatusOr<nlohmann::json> OidcVerifier::verifyClaims(
 
   auto header_text = crypto::base64UrlDecode(header_b64);
   if (!header_text) return core::unauthenticated("the token's header is not base64url");
-  nlohmann::json header = nlohmann::json::parse(*header_text, nullptr, false);
-  if (header.is_discarded() || !header.is_object()) {
+  auto header_json = core::parseJsonText(*header_text);
+  if (!header_json.isOk() || !header_json->is_object()) {
     return core::unauthenticated("the token's header is not a JSON object");
   }
+  const nlohmann::json header = std::move(header_json).value();
   auto alg = header.find("alg");
   if (alg == header.end() || !alg->is_string()) {
     return core::unauthenticated("the token's header has no alg");
@@ -353,10 +355,11 @@ core::StatusOr<nlohmann::json> OidcVerifier::verifyClaims(
 
   auto payload_text = crypto::base64UrlDecode(payload_b64);
   if (!payload_text) return core::unauthenticated("the token's payload is not base64url");
-  nlohmann::json claims = nlohmann::json::parse(*payload_text, nullptr, false);
-  if (claims.is_discarded() || !claims.is_object()) {
+  auto claims_json = core::parseJsonText(*payload_text);
+  if (!claims_json.isOk() || !claims_json->is_object()) {
     return core::unauthenticated("the token's payload is not a JSON object");
   }
+  nlohmann::json claims = std::move(claims_json).value();
   auto signature = crypto::base64UrlDecode(signature_b64);
   if (!signature || signature->empty()) {
     return core::unauthenticated("the token's signature is missing or not base64url");

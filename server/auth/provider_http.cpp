@@ -14,6 +14,8 @@
 #include <memory>
 #include <mutex>
 
+#include "server/core/json_text.h"
+
 namespace sendflow::auth {
 namespace {
 
@@ -121,10 +123,13 @@ core::StatusOr<nlohmann::json> providerGetJson(const std::string& url,
   if (reply.status != 200) {
     return core::unavailable("GET " + url + ": HTTP " + std::to_string(reply.status));
   }
-  nlohmann::json json = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) {
-    return core::unavailable("GET " + url + ": the answer is not a JSON object");
+  auto json = core::parseJsonText(reply.body);
+  if (!json.isOk()) {
+    return core::unavailable("GET " + url + ": the answer is not JSON (" + json.status().message() +
+                             ")");
   }
+  if (!json->is_object())
+    return core::unavailable("GET " + url + ": the answer is not a JSON object");
   return json;
 }
 

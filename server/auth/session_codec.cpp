@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "server/auth/crypto.h"
+#include "server/core/json_text.h"
 
 namespace sendflow::auth {
 namespace {
@@ -74,11 +75,11 @@ core::StatusOr<Session> SessionCodec::open(const std::string& cookie_value,
         "signed with another secret)");
   }
   auto text = crypto::base64UrlDecode(body);
-  nlohmann::json payload = text ? nlohmann::json::parse(*text, nullptr, false)
-                                : nlohmann::json(nlohmann::json::value_t::discarded);
-  if (payload.is_discarded() || !payload.is_object()) {
+  auto parsed = text ? core::parseJsonText(*text) : core::invalidArgument("not base64url");
+  if (!parsed.isOk() || !parsed->is_object()) {
     return core::unauthenticated("the session cookie's payload is malformed");
   }
+  const nlohmann::json payload = std::move(parsed).value();
   auto field = [&](const char* name) -> const nlohmann::json* {
     auto it = payload.find(name);
     return it == payload.end() ? nullptr : &*it;

@@ -1,6 +1,7 @@
 #include "server/http/request.h"
 
 #include "server/core/markup_escape.h"
+#include "server/core/utf8.h"
 
 #include <strings.h>
 #include <algorithm>
@@ -52,7 +53,7 @@ std::string Request::cookie(const std::string& name) const {
 
 namespace {
 
-std::multimap<std::string, std::string> parsePairs(const std::string& text) {
+core::StatusOr<std::multimap<std::string, std::string>> parsePairs(const std::string& text) {
   std::multimap<std::string, std::string> out;
   std::size_t pos = 0;
   while (pos <= text.size()) {
@@ -61,11 +62,16 @@ std::multimap<std::string, std::string> parsePairs(const std::string& text) {
     if (end > pos) {
       const std::string pair = text.substr(pos, end - pos);
       const auto eq = pair.find('=');
-      if (eq == std::string::npos) {
-        out.emplace(urlDecode(pair, true), "");
-      } else {
-        out.emplace(urlDecode(pair.substr(0, eq), true), urlDecode(pair.substr(eq + 1), true));
+      std::string name = urlDecode(pair.substr(0, eq), true);
+      std::string value = eq == std::string::npos ? "" : urlDecode(pair.substr(eq + 1), true);
+      if (!core::isValidUtf8(name)) {
+        return core::invalidArgument("a field name is not valid UTF-8 text (" +
+                                     core::validUtf8(name.substr(0, 40)) + ")");
       }
+      if (!core::isValidUtf8(value)) {
+        return core::invalidArgument(name.substr(0, 64) + ": not valid UTF-8 text");
+      }
+      out.emplace(std::move(name), std::move(value));
     }
     pos = end + 1;
   }
@@ -74,7 +80,9 @@ std::multimap<std::string, std::string> parsePairs(const std::string& text) {
 
 }  // namespace
 
-std::multimap<std::string, std::string> Request::formFields() const { return parsePairs(body); }
+core::StatusOr<std::multimap<std::string, std::string>> Request::formFields() const {
+  return parsePairs(body);
+}
 
 Response Response::json(int status, const nlohmann::json& body) {
   Response r;

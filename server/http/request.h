@@ -49,7 +49,9 @@ struct Request {
   // The value of cookie `name` from the Cookie header, "" when absent.
   std::string cookie(const std::string& name) const;
   // application/x-www-form-urlencoded body fields (repeated names keep every value in order).
-  std::multimap<std::string, std::string> formFields() const;
+  // kInvalidArgument naming the field when a name or a value, decoded, is not valid UTF-8 (a
+  // page sends UTF-8; anything else would reach instance data and pages as broken text).
+  core::StatusOr<std::multimap<std::string, std::string>> formFields() const;
 };
 
 struct Response {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/core/json_text.h"
 #include "server/mail/mime_message.h"
 
 namespace sendflow::mail {
@@ -12,8 +13,11 @@ namespace {
 
 bool isAddress(const std::string& recipient) { return checkAddress(recipient, "").isOk(); }
 
-bool hasRole(const store::UserRecord& user, const std::string& role) {
-  const nlohmann::json roles = nlohmann::json::parse(user.roles_json, nullptr, false);
+// kInternal when the user's stored roles are damaged.
+core::StatusOr<bool> hasRole(const store::UserRecord& user, const std::string& role) {
+  SENDFLOW_ASSIGN_OR_RETURN(const nlohmann::json roles,
+                            core::parseStoredJson(user.roles_json, "user " + user.id + ": roles",
+                                                  nlohmann::json::array()));
   if (!roles.is_array()) return false;
   return std::any_of(roles.begin(), roles.end(),
                      [&](const nlohmann::json& r) { return r.is_string() && r == role; });
@@ -47,7 +51,8 @@ RecipientResolver userDirectoryResolver(store::Store& store) {
       std::sort(users.begin(), users.end(),
                 [](const store::UserRecord& a, const store::UserRecord& b) { return a.id < b.id; });
       for (const store::UserRecord& user : users) {
-        if (hasRole(user, role) && isAddress(user.email)) addresses.push_back(user.email);
+        SENDFLOW_ASSIGN_OR_RETURN(const bool has_role, hasRole(user, role));
+        if (has_role && isAddress(user.email)) addresses.push_back(user.email);
       }
       if (addresses.empty()) {
         return core::invalidArgument(recipient + ": no user with this role has an email address");

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "server/core/json_text.h"
+
 namespace sendflow::prescreen {
 namespace {
 
@@ -93,13 +95,12 @@ core::StatusOr<std::vector<std::string>> collectDocuments(const std::vector<std:
 
 core::StatusOr<PlanMetadata> metadataFromJson(const std::string& json, const std::string& label,
                                               const SidecarColumns& columns) {
-  nlohmann::json object;
-  try {
-    object = nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
-    return core::invalidArgument(label + ": not valid JSON at byte " + std::to_string(e.byte) +
-                                 "; fix or delete the metadata file");
+  auto parsed = core::parseJsonText(json);
+  if (!parsed.isOk()) {
+    return core::invalidArgument(label + ": not valid JSON (" + parsed.status().message() +
+                                 "); fix or delete the metadata file");
   }
+  nlohmann::json object = std::move(parsed).value();
   if (!object.is_object()) return core::invalidArgument(label + ": expected a JSON object");
   PlanMetadata m;
   if (auto it = object.find(columns.plan_ref); it != object.end() && it->is_string()) {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "server/core/json_text.h"
+
 namespace sendflow::web {
 namespace {
 
@@ -331,8 +333,9 @@ json inputData(const std::vector<engine::InputDecl>& inputs, const PostedFields&
       case engine::ValueType::kList:
       case engine::ValueType::kObject:
       case engine::ValueType::kAny: {
-        json parsed = json::parse(raw, nullptr, /*allow_exceptions=*/false);
-        data[input.name] = parsed.is_discarded() ? json(raw) : parsed;
+        // Text that is not JSON stays text: the start names the input that is not a list.
+        auto parsed = core::parseJsonText(raw);
+        data[input.name] = parsed.isOk() ? std::move(parsed).value() : json(raw);
         break;
       }
       default:

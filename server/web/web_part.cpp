@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "server/core/json_text.h"
 #include "server/web/embedded_files.h"
 
 namespace sendflow::web {
@@ -92,11 +93,6 @@ json subjectFacts(const json& subject) {
     facts.push_back({{"label", label}, {"value", value}});
   }
   return facts;
-}
-
-json parseOr(const std::string& text, json fallback) {
-  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return parsed.is_discarded() ? fallback : parsed;
 }
 
 std::string taskHref(const std::string& id) { return "/tasks/" + http::urlEncode(id); }
@@ -462,7 +458,9 @@ http::Response WebPart::signInSubmit(http::Request& request) {
     return message(request, std::nullopt, 404, "Page not found",
                    {"This service signs you in through the council's sign-in page."});
   }
-  const PostedFields posted = request.formFields();
+  const auto form = request.formFields();
+  if (!form.isOk()) return errorPage(request, std::nullopt, form.status());
+  const PostedFields& posted = *form;
   auth::Session pre;
   pre.csrf_secret = request.cookie(kSignInFormCookie);
   if (pre.csrf_secret.size() < 32 ||
@@ -508,11 +506,15 @@ http::Response WebPart::authCallback(http::Request& request) {
   if (!flow.isOk()) {
     return failed("The sign-in took too long or was started in another browser. Sign in again.");
   }
-  const json kept = parseOr(flow->csrf_secret, json::object());
+  auto flow_state = core::parseJsonText(flow->csrf_secret);
+  if (!flow_state.isOk() || !flow_state->is_object()) {
+    return failed("The sign-in took too long. Sign in again.");
+  }
+  const json kept = std::move(flow_state).value();
   const long long issued = kept.value("issued", 0LL);
   const long long now = clock_.now().time_since_epoch().count();
   const long long limit_ms = options_.sign_in_lifetime.count() * 1000LL;
-  if (!kept.is_object() || issued <= 0 || now - issued > limit_ms || now < issued - 60000) {
+  if (issued <= 0 || now - issued > limit_ms || now < issued - 60000) {
     return failed("The sign-in took too long. Sign in again.");
   }
   if (!request.queryParam("error").empty()) {
@@ -550,12 +552,13 @@ http::Response WebPart::authCallback(http::Request& request) {
 
 http::Response WebPart::signOut(http::Request& request) {
   const auto current = session(request);
-  if (current &&
-      !auth::checkCsrf(*current, "sign-out", postedValue(request.formFields(), "csrf_token"))) {
-    return csrfRefused(request, current);
-  }
-  // Revoked, not only forgotten by this browser: a copy of the cookie stops working too.
   if (current) {
+    const auto form = request.formFields();
+    if (!form.isOk()) return errorPage(request, current, form.status());
+    if (!auth::checkCsrf(*current, "sign-out", postedValue(*form, "csrf_token"))) {
+      return csrfRefused(request, current);
+    }
+    // Revoked, not only forgotten by this browser: a copy of the cookie stops working too.
     const core::Status revoked = options_.sessions->revoke(*current);
     if (!revoked.isOk()) return errorPage(request, current, revoked);
   }
@@ -730,7 +733,9 @@ http::Response WebPart::taskComplete(http::Request& request) {
     return http::Response::redirect("/sign-in?return=" + http::urlEncode(taskHref(id)));
   }
   request.log["task"] = id;
-  const PostedFields posted = request.formFields();
+  const auto form = request.formFields();
+  if (!form.isOk()) return errorPage(request, current, form.status());
+  const PostedFields& posted = *form;
   if (!auth::checkCsrf(*current, "complete:" + id, postedValue(posted, "csrf_token"))) {
     return csrfRefused(request, current);
   }
@@ -772,7 +777,9 @@ http::Response WebPart::taskClaim(http::Request& request) {
   if (!current) {
     return http::Response::redirect("/sign-in?return=" + http::urlEncode(taskHref(id)));
   }
-  if (!auth::checkCsrf(*current, "claim:" + id, postedValue(request.formFields(), "csrf_token"))) {
+  const auto form = request.formFields();
+  if (!form.isOk()) return errorPage(request, current, form.status());
+  if (!auth::checkCsrf(*current, "claim:" + id, postedValue(*form, "csrf_token"))) {
     return csrfRefused(request, current);
   }
   const core::Status claimed = workbench_.claim(current->principal, id, origin(request, "web"));
@@ -786,7 +793,9 @@ http::Response WebPart::taskReassign(http::Request& request) {
   if (!current) {
     return http::Response::redirect("/sign-in?return=" + http::urlEncode(taskHref(id)));
   }
-  const PostedFields posted = request.formFields();
+  const auto form = request.formFields();
+  if (!form.isOk()) return errorPage(request, current, form.status());
+  const PostedFields& posted = *form;
   if (!auth::checkCsrf(*current, "reassign:" + id, postedValue(posted, "csrf_token"))) {
     return csrfRefused(request, current);
   }
@@ -867,7 +876,9 @@ http::Response WebPart::approvalDecide(http::Request& request) {
   const std::string token = request.param("token");
   const std::string page = "/approvals/" + http::urlEncode(token);
   if (!current) return http::Response::redirect("/sign-in?return=" + http::urlEncode(page));
-  const PostedFields posted = request.formFields();
+  const auto form = request.formFields();
+  if (!form.isOk()) return errorPage(request, current, form.status());
+  const PostedFields& posted = *form;
   if (!auth::checkCsrf(*current, "approval:" + token, postedValue(posted, "csrf_token"))) {
     return csrfRefused(request, current);
   }
@@ -1031,7 +1042,9 @@ http::Response WebPart::startSubmit(http::Request& request) {
     return http::Response::redirect("/sign-in?return=" +
                                     http::urlEncode("/start/" + http::urlEncode(workflow)));
   }
-  const PostedFields posted = request.formFields();
+  const auto form = request.formFields();
+  if (!form.isOk()) return errorPage(request, current, form.status());
+  const PostedFields& posted = *form;
   if (!auth::checkCsrf(*current, "start:" + workflow, postedValue(posted, "csrf_token"))) {
     return csrfRefused(request, current);
   }
@@ -1077,11 +1090,13 @@ http::Response WebPart::instancePage(http::Request& request) {
   json tasks = json::array();
   for (const store::TaskRecord& t : view->tasks) {
     const bool open = t.status == "open";
+    auto subject = core::parseStoredJson(t.subject_json, "task " + t.id + ": subject");
+    if (!subject.isOk()) return errorPage(request, current, subject.status());
     tasks.push_back(
         {{"href", taskHref(t.id)},
          {"open", open},
          {"title", t.title},
-         {"plan_ref", planReference(parseOr(t.subject_json, json::object()))},
+         {"plan_ref", planReference(*subject)},
          {"assignee_text", t.assignee.empty() ? "Waiting in the " + roleTitle(t.role) + " queue"
                                               : (t.assignee == who.id ? "You" : t.assignee)},
          {"due_text", t.due_at ? formatDate(*t.due_at) : "No due date"},
@@ -1093,8 +1108,10 @@ http::Response WebPart::instancePage(http::Request& request) {
     std::string what = eventText(h.event);
     const engine::Step* step = def && !h.step_id.empty() ? def->findStep(h.step_id) : nullptr;
     if (step != nullptr && !step->title.empty()) what += ": " + step->title;
-    const json detail = parseOr(h.detail_json, json::object());
-    if (detail.is_object() && detail.value("via", "") == "email-link") what += " (email link)";
+    auto detail =
+        core::parseStoredJson(h.detail_json, "history entry " + std::to_string(h.id) + ": detail");
+    if (!detail.isOk()) return errorPage(request, current, detail.status());
+    if (detail->is_object() && detail->value("via", "") == "email-link") what += " (email link)";
     rows.push_back({{"when", formatDateTime(h.at)}, {"who", h.actor}, {"what", what}});
   }
   json docs = json::array();

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "connectors/connector/item_json.h"
+#include "server/core/json_text.h"
 
 namespace sendflow::webhooks {
 namespace {
@@ -146,28 +147,13 @@ core::Status badKey(const std::string& source, const std::string& key, const std
   return core::invalidArgument(source + ": " + kPrefix + key + ": " + why);
 }
 
-// How deeply arrays and objects nest (outside strings), to refuse a body that would make the
-// recursive parser run out of stack before parsing it.
-int nestingDepth(const std::string& text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
+// The kept counters of subscriptions with notifications not yet processed ({} when none).
+core::StatusOr<json> pendingFrom(const std::optional<std::string>& stored) {
+  if (!stored) return json::object();
+  SENDFLOW_ASSIGN_OR_RETURN(
+      json pending,
+      core::parseStoredJson(*stored, "the pending SharePoint notifications", json::object()));
+  return pending.is_object() ? pending : json::object();
 }
 
 std::string stripQuotes(std::string text) {
@@ -319,9 +305,10 @@ http::Response SharePointWebhook::handle(http::Request& request) {
     return http::Response::text(200, value);
   }
 
-  if (nestingDepth(request.body) > 16) return bad("body: nested too deeply");
-  const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) return bad("body: not valid JSON");
+  // SharePoint's notifications nest four levels; anything much deeper is not one.
+  auto parsed = core::parseJsonText(request.body, core::JsonLimits{16});
+  if (!parsed.isOk()) return bad("body: " + parsed.status().message());
+  const json body = std::move(parsed).value();
   if (!body.is_object() || !body.contains("value") || !body["value"].is_array()) {
     return bad("value: required, a list of notifications");
   }
@@ -394,8 +381,7 @@ http::Response SharePointWebhook::handle(http::Request& request) {
 core::Status SharePointWebhook::markPending(const std::vector<std::string>& subscriptions) {
   return runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto stored, tx.stateValue(kPendingKey));
-    json pending = stored ? json::parse(*stored, nullptr, false) : json::object();
-    if (!pending.is_object()) pending = json::object();
+    SENDFLOW_ASSIGN_OR_RETURN(json pending, pendingFrom(stored));
     // A counter per subscription: a notification that arrives while a pass runs leaves the
     // subscription pending for the next pass.
     for (const std::string& id : subscriptions) {
@@ -411,8 +397,7 @@ core::StatusOr<WebhookPassResult> SharePointWebhook::processPending() {
   json pending = json::object();
   SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto stored, tx.stateValue(kPendingKey));
-    if (stored) pending = json::parse(*stored, nullptr, false);
-    if (!pending.is_object()) pending = json::object();
+    SENDFLOW_ASSIGN_OR_RETURN(pending, pendingFrom(stored));
     return core::Status::ok();
   }));
   core::Status first_error;
@@ -426,8 +411,7 @@ core::StatusOr<WebhookPassResult> SharePointWebhook::processPending() {
     const long long counter = seen.is_number_integer() ? seen.get<long long>() : 0;
     SENDFLOW_RETURN_IF_ERROR(runtime_.store().transact([&](store::Transaction& tx) -> core::Status {
       SENDFLOW_ASSIGN_OR_RETURN(auto stored, tx.stateValue(kPendingKey));
-      json now = stored ? json::parse(*stored, nullptr, false) : json::object();
-      if (!now.is_object()) now = json::object();
+      SENDFLOW_ASSIGN_OR_RETURN(json now, pendingFrom(stored));
       if (now.value(subscription, 0LL) == counter) now.erase(subscription);
       return tx.setStateValue(kPendingKey, now.dump());
     }));

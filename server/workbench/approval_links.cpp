@@ -10,7 +10,9 @@
 #include <map>
 #include <vector>
 
+#include "server/core/json_text.h"
 #include "server/core/markup_escape.h"
+#include "server/core/utf8.h"
 
 namespace sendflow::workbench {
 namespace {
@@ -21,16 +23,10 @@ constexpr int kTokenBytes = 32;
 constexpr std::size_t kTokenLength = 43;  // base64url of 32 bytes, no padding
 constexpr std::size_t kMaxCommentLength = 4000;
 
-json parseOr(const std::string& text, json fallback) {
-  if (text.empty()) return fallback;
-  json out = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return out.is_discarded() ? fallback : out;
-}
+using core::validUtf8;
 
-// `text` with every byte that is not part of valid UTF-8 replaced.
-std::string validUtf8(const std::string& text) {
-  const std::string quoted = json(text).dump(-1, ' ', false, json::error_handler_t::replace);
-  return json::parse(quoted).get<std::string>();
+core::StatusOr<json> subjectOf(const store::TaskRecord& task) {
+  return core::parseStoredJson(task.subject_json, "task " + task.id + ": subject", json::object());
 }
 
 // 32 bytes of RAND_bytes, base64url without padding.
@@ -117,9 +113,11 @@ struct Approver {
   std::string email;
 };
 
-std::vector<std::string> rolesOf(const store::UserRecord& user) {
+core::StatusOr<std::vector<std::string>> rolesOf(const store::UserRecord& user) {
   std::vector<std::string> roles;
-  const json parsed = parseOr(user.roles_json, json::array());
+  SENDFLOW_ASSIGN_OR_RETURN(
+      const json parsed,
+      core::parseStoredJson(user.roles_json, "user " + user.id + ": roles", json::array()));
   if (!parsed.is_array()) return roles;
   for (const json& r : parsed) {
     if (r.is_string()) roles.push_back(r.get<std::string>());
@@ -132,7 +130,7 @@ std::vector<std::string> rolesOf(const store::UserRecord& user) {
 core::StatusOr<bool> conflicted(store::Transaction& tx, const store::TaskRecord& task,
                                 const std::string& user,
                                 const std::vector<std::string>& conflict_fields) {
-  const json subject = parseOr(task.subject_json, json::object());
+  SENDFLOW_ASSIGN_OR_RETURN(const json subject, subjectOf(task));
   if (subject.is_object()) {
     for (const std::string& field : conflict_fields) {
       auto it = subject.find(field);
@@ -167,7 +165,7 @@ core::StatusOr<std::vector<Approver>> approversOf(store::Transaction& tx,
   } else if (!task.role.empty()) {
     SENDFLOW_ASSIGN_OR_RETURN(auto users, tx.listUsers());
     for (const store::UserRecord& u : users) {
-      const auto roles = rolesOf(u);
+      SENDFLOW_ASSIGN_OR_RETURN(const auto roles, rolesOf(u));
       if (u.email.empty() || std::find(roles.begin(), roles.end(), task.role) == roles.end()) {
         continue;
       }
@@ -350,7 +348,8 @@ core::Status ApprovalLinks::taskCreated(store::Transaction& tx, const store::Tas
   // Titles and references go into a mail header: no line breaks.
   f.task_title = collapseSpaces(task.title);
   f.description = collapseSpaces(step.description);
-  f.plan_reference = collapseSpaces(planReference(parseOr(task.subject_json, json::object())));
+  SENDFLOW_ASSIGN_OR_RETURN(const json subject, subjectOf(task));
+  f.plan_reference = collapseSpaces(planReference(subject));
   f.moderated_grade = stringAt(context, "moderate", "moderated_grade");
   f.overall_grade = stringAt(context, "overall_grade");
   SENDFLOW_ASSIGN_OR_RETURN(f.moderator, moderatorOf(tx, task));
@@ -412,7 +411,8 @@ core::StatusOr<ApprovalLinkView> ApprovalLinks::inspect(const std::string& token
     view.decision = record->decision;
     view.approver = record->approver;
     view.instance_id = task->instance_id;
-    view.plan_reference = planReference(parseOr(task->subject_json, json::object()));
+    SENDFLOW_ASSIGN_OR_RETURN(const json subject, subjectOf(*task));
+    view.plan_reference = planReference(subject);
     view.due_at = task->due_at;
     view.expires_at = record->expires_at;
     view.used_at = record->used_at;
@@ -452,7 +452,7 @@ core::StatusOr<ApprovalDecision> ApprovalLinks::decide(const auth::Principal& wh
     return core::invalidArgument("comment: at most " + std::to_string(kMaxCommentLength) +
                                  " characters");
   }
-  if (validUtf8(comment) != comment) return core::invalidArgument("comment: not valid UTF-8 text");
+  if (!core::isValidUtf8(comment)) return core::invalidArgument("comment: not valid UTF-8 text");
   const std::string hash = hashToken(token);
   // Read the link first: an unknown link or someone else's link is refused before anything
   // about the task's state is said. The guard checks it all again inside the transaction.

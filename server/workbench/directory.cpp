@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/core/json_text.h"
+
 namespace sendflow::workbench {
 
 namespace {
@@ -16,18 +18,18 @@ using nlohmann::json;
 // A sign-in that says the same as the last one written is not written again for this long.
 constexpr std::chrono::hours kSignInRefresh{1};
 
-std::vector<std::string> parseRoles(const std::string& roles_json) {
+// kInternal when the stored roles are damaged.
+core::StatusOr<Person> personOf(const store::UserRecord& record) {
+  SENDFLOW_ASSIGN_OR_RETURN(
+      const json parsed,
+      core::parseStoredJson(record.roles_json, "user " + record.id + ": roles", json::array()));
   std::vector<std::string> roles;
-  const json parsed = json::parse(roles_json, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_array()) return roles;
-  for (const json& r : parsed) {
-    if (r.is_string()) roles.push_back(r.get<std::string>());
+  if (parsed.is_array()) {
+    for (const json& r : parsed) {
+      if (r.is_string()) roles.push_back(r.get<std::string>());
+    }
   }
-  return roles;
-}
-
-Person personOf(const store::UserRecord& record) {
-  return Person{record.id, record.name, record.email, parseRoles(record.roles_json)};
+  return Person{record.id, record.name, record.email, std::move(roles)};
 }
 
 bool hasRole(const Person& person, const std::string& role) {
@@ -50,12 +52,9 @@ core::Status Directory::loadFile(const std::string& path) {
   if (!in) return core::invalidArgument(path + ": cannot be read");
   std::stringstream text;
   text << in.rdbuf();
-  json parsed;
-  try {
-    parsed = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    return core::invalidArgument(path + ": not valid JSON (" + e.what() + ")");
-  }
+  auto read = core::parseJsonText(text.str());
+  if (!read.isOk()) return read.status().withContext(path);
+  const json parsed = std::move(read).value();
   // config/users.json wraps the list as {"users": [...]}; a bare list is accepted too.
   const json* list = &parsed;
   if (parsed.is_object() && parsed.contains("users")) list = &parsed["users"];
@@ -159,7 +158,10 @@ core::StatusOr<std::vector<Person>> Directory::all() const {
   std::vector<Person> out;
   SENDFLOW_RETURN_IF_ERROR(store_.read([&](store::Transaction& tx) -> core::Status {
     SENDFLOW_ASSIGN_OR_RETURN(auto users, tx.listUsers());
-    for (const store::UserRecord& user : users) out.push_back(personOf(user));
+    for (const store::UserRecord& user : users) {
+      SENDFLOW_ASSIGN_OR_RETURN(Person person, personOf(user));
+      out.push_back(std::move(person));
+    }
     return core::Status::ok();
   }));
   return out;
@@ -170,7 +172,7 @@ core::StatusOr<std::vector<Person>> Directory::withRole(store::Transaction& tx,
   SENDFLOW_ASSIGN_OR_RETURN(auto users, tx.listUsers());
   std::vector<Person> out;
   for (const store::UserRecord& user : users) {
-    Person person = personOf(user);
+    SENDFLOW_ASSIGN_OR_RETURN(Person person, personOf(user));
     if (hasRole(person, role)) out.push_back(std::move(person));
   }
   return out;
@@ -180,7 +182,8 @@ core::StatusOr<std::optional<Person>> Directory::find(store::Transaction& tx,
                                                       const std::string& id) {
   SENDFLOW_ASSIGN_OR_RETURN(auto user, tx.user(id));
   if (!user) return std::optional<Person>();
-  return std::optional<Person>(personOf(*user));
+  SENDFLOW_ASSIGN_OR_RETURN(Person person, personOf(*user));
+  return std::optional<Person>(std::move(person));
 }
 
 core::StatusOr<std::vector<std::string>> Directory::resolveRecipients(

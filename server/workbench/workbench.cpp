@@ -6,6 +6,9 @@
 #include <map>
 #include <set>
 
+#include "server/core/json_text.h"
+#include "server/core/utf8.h"
+
 namespace sendflow::workbench {
 
 namespace {
@@ -14,8 +17,10 @@ using nlohmann::json;
 
 const char* const kOversightRoles[] = {"admin", "qa-lead", "manager"};
 
-json parseObject(const std::string& text) {
-  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+// A stored task subject, history detail or instance data as an object ({} when it holds
+// something else, such as the plain text item of a for-each); kInternal when it is damaged.
+core::StatusOr<json> storedObject(const std::string& text, const std::string& what) {
+  SENDFLOW_ASSIGN_OR_RETURN(json parsed, core::parseStoredJson(text, what, json::object()));
   return parsed.is_object() ? parsed : json::object();
 }
 
@@ -47,14 +52,9 @@ bool names(const json& value, const std::string& user) {
   return false;
 }
 
-// `text` with every byte that is not part of valid UTF-8 replaced (headers are the client's
-// bytes; history is JSON).
-std::string validUtf8(const std::string& text) {
-  const std::string quoted = json(text).dump(-1, ' ', false, json::error_handler_t::replace);
-  return json::parse(quoted).get<std::string>();
-}
-
+// Header values are the client's bytes and history is JSON: only valid UTF-8 goes in.
 json originAudit(const auth::Principal& who, const RequestOrigin& origin) {
+  using core::validUtf8;
   json out = json::object();
   if (!origin.channel.empty()) out["channel"] = validUtf8(origin.channel);
   if (!origin.client_address.empty()) out["client_address"] = validUtf8(origin.client_address);
@@ -71,6 +71,19 @@ core::Status checkIdempotencyKey(const std::string& key) {
   for (unsigned char c : key) {
     if (c < 0x21 || c > 0x7e) {
       return core::invalidArgument("Idempotency-Key: only visible ASCII characters are allowed");
+    }
+  }
+  return core::Status::ok();
+}
+
+// A business key names a cycle in lists, pages and mails, and is stored as text: a control
+// character (a NUL that ends the text when it is read back, a line break) would make it show as
+// another key.
+core::Status checkBusinessKey(const std::string& key) {
+  for (unsigned char c : key) {
+    if (c < 0x20 || c == 0x7f) {
+      return core::invalidArgument(
+          "business_key: must not contain control characters (line breaks, tabs, NUL)");
     }
   }
   return core::Status::ok();
@@ -154,7 +167,8 @@ core::StatusOr<bool> Workbench::seesInstanceData(store::Transaction& tx, const a
 
 core::Status Workbench::conflictOf(const store::TaskRecord& task, const std::string& user_id,
                                    const std::vector<store::TaskRecord>& tasks_of_user) const {
-  const json subject = parseObject(task.subject_json);
+  SENDFLOW_ASSIGN_OR_RETURN(const json subject,
+                            storedObject(task.subject_json, "task " + task.id + ": subject"));
   for (const std::string& field : options_.conflict_fields) {
     auto it = subject.find(field);
     if (it != subject.end() && names(*it, user_id)) {
@@ -167,7 +181,9 @@ core::Status Workbench::conflictOf(const store::TaskRecord& task, const std::str
         other.step_id == task.step_id || other.id == task.id) {
       continue;
     }
-    if (parseObject(other.subject_json) == subject) {
+    SENDFLOW_ASSIGN_OR_RETURN(const json other_subject,
+                              storedObject(other.subject_json, "task " + other.id + ": subject"));
+    if (other_subject == subject) {
       return core::permissionDenied(user_id + " completed '" + other.title +
                                     "' on the same subject, so may not also be given '" +
                                     task.title + "'");
@@ -252,6 +268,7 @@ core::StatusOr<StartOutcome> Workbench::start(const auth::Principal& who,
         "starting a workflow needs the admin, qa-lead or automation role");
   }
   SENDFLOW_RETURN_IF_ERROR(definition(who, workflow_id).status());
+  SENDFLOW_RETURN_IF_ERROR(checkBusinessKey(business_key));
   const json given = input.is_null() ? json::object() : input;
   if (!given.is_object()) return core::invalidArgument("input: must be a JSON object");
 
@@ -387,7 +404,9 @@ core::StatusOr<std::vector<store::HistoryRecord>> Workbench::history(const auth:
     for (store::HistoryRecord& row : rows) {
       if (out.size() >= cap) break;
       if (!whole) {
-        const json detail = parseObject(row.detail_json);
+        SENDFLOW_ASSIGN_OR_RETURN(
+            const json detail,
+            storedObject(row.detail_json, "history entry " + std::to_string(row.id) + ": detail"));
         const bool own_event = row.event.rfind("instance.", 0) == 0;
         const bool about_seen_task = detail.contains("task") && detail["task"].is_string() &&
                                      seen_tasks.count(detail["task"].get<std::string>()) > 0;
@@ -472,9 +491,9 @@ core::Status Workbench::readViewInputs(store::Transaction& tx, const auth::Princ
   return core::Status::ok();
 }
 
-std::vector<TaskView> Workbench::buildViews(const auth::Principal& who,
-                                            std::vector<store::TaskRecord> tasks,
-                                            const ViewInputs& inputs) const {
+core::StatusOr<std::vector<TaskView>> Workbench::buildViews(const auth::Principal& who,
+                                                            std::vector<store::TaskRecord> tasks,
+                                                            const ViewInputs& inputs) const {
   std::map<std::pair<std::string, int>, std::shared_ptr<const engine::Definition>> definitions;
   const core::TimePoint now = clock_.now();
   const bool may_reassign = who.hasAnyRole({"admin", "qa-lead"});
@@ -496,7 +515,8 @@ std::vector<TaskView> Workbench::buildViews(const auth::Principal& who,
       view.workflow_title = view.definition ? view.definition->title : key.first;
       if (view.definition) view.step = view.definition->findStep(task.step_id);
     }
-    view.subject = parseObject(task.subject_json);
+    SENDFLOW_ASSIGN_OR_RETURN(view.subject,
+                              storedObject(task.subject_json, "task " + task.id + ": subject"));
     const bool open = isOpen(task);
     view.can_claim = open && task.assignee.empty() && who.hasRole(task.role) &&
                      conflictOf(task, who.id, inputs.tasks_of_user).isOk();
@@ -667,7 +687,8 @@ core::StatusOr<Dashboard> Workbench::dashboard(const auth::Principal& who) const
       if (s != "completed") continue;
       ++out.instances_completed;
       // Completed audits keep their final grades in a list of iterations ("audits").
-      const json data = parseObject(instance.data_json);
+      SENDFLOW_ASSIGN_OR_RETURN(
+          const json data, storedObject(instance.data_json, "instance " + instance.id + ": data"));
       for (const auto& [name, value] : data.items()) {
         if (!value.is_array()) continue;
         for (const json& item : value) {

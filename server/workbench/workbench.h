@@ -126,7 +126,7 @@ class Workbench {
   // Starts `workflow_id`. With an idempotency key, a repeat by the same caller with the same
   // body returns the first instance (replayed = true); with another body it is kConflict.
   // kPermissionDenied for roles that may not start; kNotFound for an unknown workflow;
-  // kInvalidArgument naming every bad input.
+  // kInvalidArgument naming every bad input, and for a business key with a control character.
   core::StatusOr<StartOutcome> start(const auth::Principal& who, const std::string& workflow_id,
                                      const nlohmann::json& input, const std::string& business_key,
                                      const std::string& idempotency_key,
@@ -214,8 +214,10 @@ class Workbench {
                               const std::vector<store::TaskRecord>& tasks, bool read_tasks_of_user,
                               ViewInputs& inputs) const;
   // Outside any transaction (definitions may be reloaded from the store).
-  std::vector<TaskView> buildViews(const auth::Principal& who, std::vector<store::TaskRecord> tasks,
-                                   const ViewInputs& inputs) const;
+  // kInternal when a task's stored subject is damaged.
+  core::StatusOr<std::vector<TaskView>> buildViews(const auth::Principal& who,
+                                                   std::vector<store::TaskRecord> tasks,
+                                                   const ViewInputs& inputs) const;
   // Reads the inputs in a transaction of its own, then builds the views.
   core::StatusOr<std::vector<TaskView>> views(const auth::Principal& who,
                                               std::vector<store::TaskRecord> tasks) const;

@@ -502,6 +502,28 @@ TEST_F(HttpServerTest, SurvivesClientsThatCloseBeforeReadingTheirResponse) {
   EXPECT_EQ(get("/hello").status, 200);
 }
 
+TEST_F(HttpServerTest, SlowHandlersGetMoreThreadsWhileFastRequestsAreStillServed) {
+  router_.add(
+      "GET", "/nap",
+      [](Request&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(800));
+        return Response::text(200, "rested");
+      },
+      Access::kPublic);
+  ServerOptions options;
+  options.max_threads = 16;
+  start(options);
+  std::vector<std::future<Reply>> naps;
+  for (int i = 0; i < 6; ++i) {
+    naps.push_back(std::async(std::launch::async, [this] { return get("/nap"); }));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto before = std::chrono::steady_clock::now();
+  EXPECT_EQ(get("/hello").status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(400));
+  for (auto& nap : naps) EXPECT_EQ(nap.get().status, 200);
+}
+
 TEST_F(HttpServerTest, FailsToStartOnAPortInUse) {
   start();
   ServerOptions options;
