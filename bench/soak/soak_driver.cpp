@@ -186,13 +186,18 @@ class LoopbackConnection {
       answer.failure = "connection";
       answer.failure_detail = e.what();
     }
-    if (!answer.failure.empty()) session_.reset();
+    if (!answer.failure.empty()) {
+      session_.reset();
+      // A client that cannot reach the service waits a little before it tries again.
+      if (answer.failure == "connection") std::this_thread::sleep_for(kRetryPause);
+    }
     return answer;
   }
 
  private:
   // Poco's session would reconnect by itself from any address, so it gets a socket bound and
-  // connected here, and never a reason to reconnect (its idle limit is longer than any run).
+  // connected here, no host of its own to reconnect to (requests name theirs), and an idle limit
+  // longer than any run.
   void connect() {
     const Poco::Timespan timeout(static_cast<long>(timeout_.count()), 0);
     Poco::Net::StreamSocket socket(Poco::Net::SocketAddress::IPv4);
@@ -203,13 +208,12 @@ class LoopbackConnection {
     socket.setSendTimeout(timeout);
     socket.setNoDelay(true);
     session_ = std::make_unique<Poco::Net::HTTPClientSession>(socket);
-    session_->setHost("127.0.0.1");
-    session_->setPort(static_cast<Poco::UInt16>(port_));
     session_->setKeepAlive(true);
     session_->setTimeout(timeout);
     session_->setKeepAliveTimeout(Poco::Timespan(24 * 3600, 0));
   }
 
+  static constexpr std::chrono::milliseconds kRetryPause{100};
   std::string source_;
   int port_;
   std::chrono::seconds timeout_;
