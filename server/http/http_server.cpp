@@ -233,7 +233,7 @@ struct HttpServer::Impl {
   void addWorker();
   void accept();
   std::unique_ptr<Connection> unpark(std::uint64_t key);
-  void park(std::unique_ptr<Connection> c);
+  void park(std::unique_ptr<Connection> c, int op = EPOLL_CTL_MOD);
   void closeExpired();
   void serve(std::unique_ptr<Connection> c);
   bool readAvailable(Connection& c);
@@ -433,14 +433,7 @@ void HttpServer::Impl::accept() {
   auto c = std::make_unique<Connection>(*this, std::move(socket), std::move(client),
                                         next_key.fetch_add(1));
   c->deadline = c->started + options.header_timeout;
-  epoll_event event{};
-  event.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
-  event.data.u64 = c->key;
-  const int fd = c->socket.impl()->sockfd();
-  std::lock_guard<std::mutex> lock(mutex);
-  Connection* raw = c.get();
-  parked.emplace(raw->key, std::move(c));
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) parked.erase(raw->key);
+  park(std::move(c), EPOLL_CTL_ADD);
 }
 
 std::unique_ptr<HttpServer::Impl::Connection> HttpServer::Impl::unpark(std::uint64_t key) {
@@ -452,7 +445,8 @@ std::unique_ptr<HttpServer::Impl::Connection> HttpServer::Impl::unpark(std::uint
   return c;
 }
 
-void HttpServer::Impl::park(std::unique_ptr<Connection> c) {
+// Waits for the connection's next bytes (op: EPOLL_CTL_ADD for a new connection, else _MOD).
+void HttpServer::Impl::park(std::unique_ptr<Connection> c, int op) {
   if (stopping.load()) return;
   epoll_event event{};
   event.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
@@ -461,7 +455,7 @@ void HttpServer::Impl::park(std::unique_ptr<Connection> c) {
   std::lock_guard<std::mutex> lock(mutex);
   Connection* raw = c.get();
   parked.emplace(raw->key, std::move(c));
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &event) != 0) parked.erase(raw->key);
+  if (epoll_ctl(epoll_fd, op, fd, &event) != 0) parked.erase(raw->key);
 }
 
 void HttpServer::Impl::closeExpired() {

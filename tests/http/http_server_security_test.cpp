@@ -23,6 +23,7 @@
 
 #include "server/http/http_server.h"
 #include "server/http/metrics.h"
+#include "tests/http/log_capture.h"
 
 namespace sendflow::http {
 namespace {
@@ -129,25 +130,6 @@ int countOf(const std::string& text, const std::string& needle) {
   return n;
 }
 
-class LockedLog {
- public:
-  std::ostream& stream() { return out_; }
-  std::string waitForLine(const std::string& needle) {
-    for (int i = 0; i < 200; ++i) {
-      std::istringstream lines(out_.str());
-      std::string line;
-      while (std::getline(lines, line)) {
-        if (line.find(needle) != std::string::npos) return line;
-      }
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return "";
-  }
-
- private:
-  std::ostringstream out_;
-};
-
 class HttpServerSecurityTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -207,7 +189,7 @@ class HttpServerSecurityTest : public ::testing::Test {
   int port() const { return server_->port(); }
 
   Router router_;
-  LockedLog log_;
+  LogCapture log_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<HttpServer> server_;
   std::atomic<int> smuggled_served_{0};

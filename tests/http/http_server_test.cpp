@@ -23,37 +23,12 @@
 #include <nlohmann/json.hpp>
 
 #include "server/http/metrics.h"
+#include "tests/http/log_capture.h"
 
 namespace sendflow::http {
 namespace {
 
 using nlohmann::json;
-
-// An ostream the server writes its access log to while the test reads it.
-class LockedLog {
- public:
-  std::ostream& stream() { return out_; }
-  std::string text() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return out_.str();
-  }
-  // Waits until a line containing `needle` is written (the log line follows the response).
-  std::string waitForLine(const std::string& needle) {
-    for (int i = 0; i < 200; ++i) {
-      std::istringstream lines(out_.str());
-      std::string line;
-      while (std::getline(lines, line)) {
-        if (line.find(needle) != std::string::npos) return line;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return "";
-  }
-
- private:
-  std::mutex mutex_;
-  std::ostringstream out_;
-};
 
 struct Reply {
   int status = 0;
@@ -162,7 +137,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   Router router_;
-  LockedLog log_;
+  LogCapture log_;
   Metrics metrics_;
   std::unique_ptr<HttpServer> server_;
   std::promise<void> slow_started_;
