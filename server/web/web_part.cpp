@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "server/core/json_text.h"
+#include "server/core/utf8.h"
 #include "server/web/embedded_files.h"
 
 namespace sendflow::web {
@@ -187,6 +188,8 @@ std::string safeReturnPath(const std::string& path) {
   for (unsigned char c : path) {
     if (c < 0x20 || c == 0x7f || c == '\\') return fallback;
   }
+  // It goes into the sign-in flow's JSON and into pages: UTF-8 only.
+  if (!core::isValidUtf8(path)) return fallback;
   // A percent-encoded slash or backslash right after the first one could become "//" later.
   if (path.size() >= 4 && path[1] == '%') {
     const std::string code = path.substr(2, 2);

@@ -129,6 +129,22 @@ TEST_F(WebSignInTest, SignInGoesThroughTheProviderAndBackToThePageAskedFor) {
   EXPECT_EQ((*person)->email, "nia@council.example");
 }
 
+// The return path goes into the sign-in flow's sealed JSON: bytes that are not UTF-8 there were a
+// 500 (nlohmann's dump throws on them); now the flow starts and comes back to /tasks.
+TEST_F(WebSignInTest, AReturnPathThatIsNotUtf8StartsTheFlowBackToTasks) {
+  Browser b = browser();
+  const Page start = b.get("/sign-in?return=%2Fdashboard%FF%FE");
+  ASSERT_EQ(start.status, 303) << start.body;
+  ASSERT_EQ(start.location().rfind(idp_.issuer() + "/authorize?", 0), 0u) << start.location();
+  auto q = queryOf(start.location());
+  idp_.setTokenReply(
+      200,
+      {{"access_token", "opaque"}, {"token_type", "Bearer"}, {"id_token", idToken(q["nonce"])}});
+  const Page back = b.get("/auth/callback?code=code-1&state=" + http::urlEncode(q["state"]));
+  ASSERT_EQ(back.status, 303) << back.body;
+  EXPECT_EQ(back.location(), "/tasks");
+}
+
 TEST_F(WebSignInTest, CallbackWithAnotherStateOrNoFlowCookieSignsNobodyIn) {
   Browser b = browser();
   const Page start = b.get("/sign-in?return=%2Ftasks");
