@@ -35,7 +35,9 @@ TEST(ReadServerOptionsTest, ReadsEveryKey) {
        {"http.max_body", "2MB"},
        {"http.threads", "64"},
        {"http.frame_ancestors", "https://council.sharepoint.com  https://intranet.example"},
-       {"http.trust_forwarded_for", "true"}});
+       {"http.trust_forwarded_for", "true"},
+       {"http.header_timeout", "3s"},
+       {"http.max_connections_per_client", "7"}});
   auto o = readServerOptions(s);
   ASSERT_TRUE(o.isOk()) << o.status().toString();
   EXPECT_EQ(o->address, "0.0.0.0");
@@ -45,6 +47,8 @@ TEST(ReadServerOptionsTest, ReadsEveryKey) {
   EXPECT_EQ(o->frame_ancestors, (std::vector<std::string>{"https://council.sharepoint.com",
                                                           "https://intranet.example"}));
   EXPECT_TRUE(o->trust_forwarded_for);
+  EXPECT_EQ(o->header_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(o->max_connections_per_client, 7);
 }
 
 TEST(ReadServerOptionsTest, NamesTheKeyAtFault) {
@@ -55,6 +59,9 @@ TEST(ReadServerOptionsTest, NamesTheKeyAtFault) {
       {{"http.frame_ancestors", "council.sharepoint.com"}},
       {{"http.frame_ancestors", "https://x.example'; script-src *"}},
       {{"http.tls.certificate", "cert.pem"}},
+      {{"http.header_timeout", "0s"}},
+      {{"http.header_timeout", "soon"}},
+      {{"http.max_connections_per_client", "-1"}},
   };
   for (const auto& values : cases) {
     auto o = readServerOptions(Settings::fromMap(values, "test.properties"));
@@ -158,6 +165,27 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<EngineServices> engine_;
   std::unique_ptr<Service> service_;
 };
+
+TEST_F(ServiceTest, MetricsWithoutATokenAnswerOnlyThisMachine) {
+  values_.erase("metrics.token");
+  values_["http.trust_forwarded_for"] = "true";  // the test's way to look like another machine
+  start();
+  EXPECT_EQ(call("GET", "/metrics").status, 200);
+  EXPECT_EQ(call("GET", "/metrics", {{"X-Forwarded-For", "203.0.113.5"}}).status, 404);
+}
+
+TEST_F(ServiceTest, MetricsWithATokenFileAnswerAScraperAnywhere) {
+  values_.erase("metrics.token");
+  values_["http.trust_forwarded_for"] = "true";
+  std::ofstream(dir_ / "metrics.token") << "a-long-scrape-token-0123\n";
+  values_["metrics.bearer_token_file"] = (dir_ / "metrics.token").string();
+  start();
+  const std::pair<std::string, std::string> remote{"X-Forwarded-For", "203.0.113.5"};
+  EXPECT_EQ(call("GET", "/metrics", {remote}).status, 401);
+  EXPECT_EQ(call("GET", "/metrics", {remote, {"Authorization", "Bearer a-long-scrape-token-0123"}})
+                .status,
+            200);
+}
 
 TEST_F(ServiceTest, ServesProbesMetricsTheApiAndThePages) {
   start();
