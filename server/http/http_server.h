@@ -6,12 +6,15 @@
 //
 // Connections: the pool's threads wait together on every open connection (epoll); a connection
 // has a thread only while bytes are there to parse or a request is being served, so idle
-// keep-alive connections and clients trickling their headers hold no thread (a TLS connection
-// may hold one for up to 100 ms while the rest of a TLS record is on its way). Deadlines:
+// keep-alive connections and clients trickling their headers or body hold no thread (a TLS
+// connection may hold one for up to 100 ms while the rest of a TLS record is on its way). The
+// pool starts with two threads and gains one (up to max_threads) whenever every thread has been
+// serving one request for 5 ms. Deadlines:
 //   header_timeout      the whole head of a request (from its first byte; for a new connection,
 //                       from accepting it) must arrive within it, however it is split
 //   request_timeout     the whole body must arrive within it once the head is in; also bounds
-//                       writing a response to a client that does not read
+//                       each write to a client that does not read (not a whole response that a
+//                       client reads very slowly)
 //   keep_alive_timeout  an idle connection between requests is closed after it
 // A connection past its deadline is closed without an answer. A client address (the peer, not
 // X-Forwarded-For) with max_connections_per_client connections open has further ones answered
@@ -35,7 +38,9 @@
 // HEAD gets the GET's headers without the body; "Expect: 100-continue" gets "100 Continue"
 // once the head is accepted (and a refusal instead when it is not).
 // The access log line of a 5xx carries its cause (Response::cause, the exception's text), which
-// the client never sees.
+// the client never sees. The log line and the observer's requestFinished come just before the
+// response's bytes are written (for a file download, after), so a client holding its response
+// finds it logged and counted.
 //
 // Thread-safety: start() and stop() from one thread; handlers run on the server's pool, many at
 // once, so they and the hooks must be thread-safe.
