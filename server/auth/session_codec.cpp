@@ -43,8 +43,8 @@ std::string SessionCodec::seal(const Principal& principal, std::string csrf_secr
   nlohmann::json payload = {
       {"v", kPayloadVersion},
       {"p", purpose},
-      {"id", principal.id},
       {"sid", randomToken(kSessionIdBytes)},
+      {"id", principal.id},
       {"name", principal.name},
       {"email", principal.email},
       {"roles", principal.roles},
@@ -85,8 +85,8 @@ core::StatusOr<Session> SessionCodec::open(const std::string& cookie_value,
     return it == payload.end() ? nullptr : &*it;
   };
   const nlohmann::json* version = field("v");
-  const nlohmann::json* id = field("id");
   const nlohmann::json* session_id = field("sid");
+  const nlohmann::json* id = field("id");
   const nlohmann::json* exp = field("exp");
   if (version == nullptr || !version->is_number_integer() ||
       version->get<long long>() != kPayloadVersion || session_id == nullptr ||
@@ -103,8 +103,8 @@ core::StatusOr<Session> SessionCodec::open(const std::string& cookie_value,
                                  sealed_purpose.substr(0, 40) + ", not " + purpose + ")");
   }
   Session session;
-  session.expires_at = core::TimePoint(std::chrono::seconds(exp->get<long long>()));
   session.id = session_id->get<std::string>();
+  session.expires_at = core::TimePoint(std::chrono::seconds(exp->get<long long>()));
   if (clock_.now() >= session.expires_at) {
     return core::unauthenticated("the session expired at " +
                                  core::formatIso8601(session.expires_at) + "; sign in again");
@@ -124,13 +124,12 @@ core::StatusOr<Session> SessionCodec::open(const std::string& cookie_value,
   }
   session.principal.via = "session";
   session.csrf_secret = optionalText("csrf");
-  return session;
   if (purpose == kSessionPurpose && revocations_ != nullptr) {
     SENDFLOW_RETURN_IF_ERROR(revocations_->check(session));
   }
+  return session;
 }
 
-std::string SessionCodec::randomToken(int bytes) {
 core::Status SessionCodec::revoke(const Session& session) const {
   if (revocations_ == nullptr) {
     return core::failedPrecondition("sessions cannot be revoked: no revocations are configured");
@@ -138,6 +137,7 @@ core::Status SessionCodec::revoke(const Session& session) const {
   return revocations_->revoke(session);
 }
 
+std::string SessionCodec::randomToken(int bytes) {
   return crypto::base64UrlEncode(crypto::randomBytes(bytes > 0 ? bytes : 1));
 }
 
