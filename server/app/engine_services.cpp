@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "server/app/module_actions.h"
+#include "server/app/service.h"
+#include "server/core/private_files.h"
 #include "server/engine/builtin_actions.h"
 #include "server/engine/calendar.h"
 #include "server/engine/definition_loader.h"
@@ -60,6 +62,7 @@ core::Status openMail(const Settings& settings, EngineServices& services) {
     SENDFLOW_ASSIGN_OR_RETURN(std::string dir, settings.getPath("mail.outbox.dir", "var/outbox"));
     if (dir.empty()) return settings.badValue("mail.outbox.dir", "is empty");
     services.mailer = std::make_unique<mail::FolderMailer>(dir);
+    services.state_folders.push_back(dir);
   } else if (transport == "smtp") {
     mail::SmtpOptions smtp;
     SENDFLOW_ASSIGN_OR_RETURN(smtp.host, settings.getString("mail.smtp.host", ""));
@@ -110,6 +113,13 @@ core::StatusOr<std::unique_ptr<EngineServices>> openEngine(const Settings& setti
     sqlite.synchronous = store::SqliteSync::kFull;
   } else if (sync != "normal") {
     return settings.badValue("store.sqlite.synchronous", "'" + sync + "' is not normal or full");
+  }
+  SENDFLOW_ASSIGN_OR_RETURN(const std::string max_size,
+                            settings.getString("store.sqlite.max_size", ""));
+  if (!max_size.empty()) {
+    auto bytes = parseByteSize(max_size);
+    if (!bytes.isOk()) return settings.badValue("store.sqlite.max_size", bytes.status().message());
+    sqlite.max_bytes = static_cast<long long>(*bytes);
   }
   SENDFLOW_ASSIGN_OR_RETURN(auto store, store::SqliteStore::open(path, sqlite));
   services->store = std::move(store);
@@ -171,6 +181,11 @@ core::StatusOr<std::unique_ptr<EngineServices>> openEngine(const Settings& setti
       });
 
   SENDFLOW_RETURN_IF_ERROR(openMail(settings, *services));
+  SENDFLOW_ASSIGN_OR_RETURN(std::string documents, documentsFolder(settings));
+  services->state_folders.push_back(std::move(documents));
+  for (const std::string& folder : services->state_folders) {
+    SENDFLOW_RETURN_IF_ERROR(core::createPrivateFolders(folder));
+  }
 
   if (load_definitions) {
     SENDFLOW_ASSIGN_OR_RETURN(std::string dir, settings.getPath("workflows.dir", "workflows"));

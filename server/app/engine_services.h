@@ -4,7 +4,8 @@
 // outbox dispatcher. Used by the engine commands (engine_commands.cpp) and their tests.
 //
 // Keys read (config/sendflow.properties documents them):
-//   store.sqlite.path, store.sqlite.synchronous (normal | full), workflows.dir,
+//   store.sqlite.path, store.sqlite.synchronous (normal | full), store.sqlite.max_size,
+//   workflows.dir, documents.dir,
 //   engine.workers, engine.poll_interval, engine.job_lease, engine.inline_jobs,
 //   engine.audit_file, http.address, http.port, mail.transport, mail.outbox.dir, mail.from,
 //   mail.from_name, mail.smtp.*, mail.retry.*
@@ -13,6 +14,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "server/app/settings.h"
 #include "server/core/clock.h"
@@ -41,6 +43,9 @@ struct EngineServices {
   std::string http_address = "127.0.0.1";
   int http_port = 8080;
   int definitions_loaded = 0;
+  // The folders the service writes besides the store's (the mail folder of the folder transport,
+  // documents.dir), created 0700 at open; /readyz checks that each can be written.
+  std::vector<std::string> state_folders;
 };
 
 // Opens the store and, when `load_definitions`, loads and deploys every workflow file; files

@@ -1,6 +1,8 @@
 // The `sendflow` executable: the only place that sees every concrete type. It parses the global
 // options, loads the configuration and hands over to a command from the table.
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -29,6 +31,10 @@ void printHelp(const CommandTable& table, std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // What any command creates (the store, mails holding approval links, documents about
+  // children, keys, spooled downloads, what libraries write) is its user's alone: files 0600,
+  // folders 0700. The sensitive files are also created 0600 explicitly, whatever the umask.
+  ::umask(077);
   std::vector<std::string> args(argv + 1, argv + argc);
   CommandTable table;
   sendflow::app::registerDefinitionCommands(table);

@@ -11,6 +11,7 @@
 
 #include "connectors/connector/item_json.h"
 #include "connectors/factory/connector_factory.h"
+#include "server/core/private_files.h"
 #include "server/docgen/template_library.h"
 #include "server/prescreen/plan_screener.h"
 #include "server/prescreen/prescreen_action.h"
@@ -107,8 +108,8 @@ class DocumentsPull {
         json entry = itemJson(item);
         if (download) {
           const fs::path dir = fs::path(spool_dir_) / safeFileName(context.instance_id);
-          std::error_code ec;
-          fs::create_directories(dir, ec);
+          SENDFLOW_RETURN_IF_ERROR(
+              core::createPrivateFolders(dir.string()).withContext("documents.pull"));
           const fs::path target = dir / safeFileName(item.name);
           // Re-running after a crash finds the file already there: same etag, same content.
           if (!fs::exists(target)) {
@@ -229,21 +230,14 @@ class DocumentRender {
     if (!rendered.isOk()) return rendered.status().withContext("document.render");
 
     const fs::path dir = fs::path(output_dir_) / safeFileName(context.instance_id);
-    std::error_code ec;
-    fs::create_directories(dir, ec);
     const std::string file_name =
         safeFileName(fs::path(name).stem().string() + "-" + context.step_id) + rendered->extension;
     const fs::path target = dir / file_name;
-    const fs::path temp = dir / ("." + file_name + ".tmp");
-    {
-      std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-      out.write(rendered->bytes.data(), static_cast<std::streamsize>(rendered->bytes.size()));
-      if (!out.flush()) {
-        return core::unavailable("document.render: cannot write " + temp.string());
-      }
-    }
-    fs::rename(temp, target, ec);
-    if (ec) return core::unavailable("document.render: cannot write " + target.string());
+    // Documents about children: 0600 in a 0700 folder, whatever the umask.
+    SENDFLOW_RETURN_IF_ERROR(
+        core::createPrivateFolders(dir.string()).withContext("document.render"));
+    SENDFLOW_RETURN_IF_ERROR(
+        core::writePrivateFile(target.string(), rendered->bytes).withContext("document.render"));
     Poco::SHA1Engine sha;
     sha.update(context.idempotency_key);
     engine::DocumentOutput document;
@@ -312,11 +306,14 @@ core::StatusOr<json> summariseGrades(const json& params, engine::ActionContext&)
 
 }  // namespace
 
+core::StatusOr<std::string> documentsFolder(const Settings& settings) {
+  return settings.getPath("documents.dir", "var/documents");
+}
+
 core::Status registerModuleActions(engine::ActionRegistry& registry, const Settings& settings,
                                    const std::map<std::string, std::string>& environment,
                                    const core::Clock& clock) {
-  SENDFLOW_ASSIGN_OR_RETURN(const std::string documents_dir,
-                            settings.getPath("documents.dir", "var/documents"));
+  SENDFLOW_ASSIGN_OR_RETURN(const std::string documents_dir, documentsFolder(settings));
   SENDFLOW_ASSIGN_OR_RETURN(const std::string templates_dir,
                             settings.getPath("templates.dir", "templates"));
   SENDFLOW_ASSIGN_OR_RETURN(const std::string council,

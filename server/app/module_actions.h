@@ -23,6 +23,10 @@
 
 namespace sendflow::app {
 
+// The folder generated documents are written in (documents.dir, default var/documents), and
+// documents.pull's downloads under it.
+core::StatusOr<std::string> documentsFolder(const Settings& settings);
+
 // Registers the actions above. A bad configuration value (a prescreen window, a collection
 // mapping) fails naming the file and key. `clock` must outlive the registry.
 core::Status registerModuleActions(engine::ActionRegistry& registry, const Settings& settings,

@@ -1,5 +1,6 @@
 #include "server/app/service.h"
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "server/auth/oidc_client.h"
 #include "server/auth/oidc_verifier.h"
 #include "server/auth/session_codec.h"
+#include "server/core/private_files.h"
 #include "server/engine/runtime_workers.h"
 #include "server/http/metrics.h"
 #include "server/http/router.h"
@@ -210,9 +212,9 @@ struct Service::Parts {
   std::chrono::milliseconds shutdown_grace{10000};
 
   auth::AuthConfig auth_config;
+  std::unique_ptr<auth::SessionRevocations> session_revocations;
   std::unique_ptr<auth::SessionCodec> sessions;
   std::shared_ptr<auth::OidcVerifier> oidc_verifier;
-  std::unique_ptr<auth::SessionRevocations> session_revocations;
   std::unique_ptr<auth::OidcClient> oidc_client;
   std::unique_ptr<auth::DevSignIn> dev_sign_in;
   std::unique_ptr<auth::BearerAuthenticator> bearer;
@@ -261,6 +263,17 @@ void addProbes(Service::Parts& p) {
       [&p](http::Request& r) {
         if (!p.engine->store->healthy()) {
           return http::Response::text(503, "not ready: the store does not answer");
+        }
+        // Every write failing (a full disk, a read-only file system) is not ready either.
+        if (const core::Status writable = p.engine->store->checkWritable(); !writable.isOk()) {
+          return http::Response::text(503, "not ready: " + writable.message());
+        }
+        for (const std::string& folder : p.engine->state_folders) {
+          core::Status writable = core::createPrivateFolders(folder);
+          if (writable.isOk()) writable = core::checkFolderWritable(folder);
+          if (!writable.isOk()) {
+            return http::Response::text(503, "not ready: " + writable.message());
+          }
         }
         if (p.engine->definitions_loaded == 0) {
           return http::Response::text(503, "not ready: no workflow definition is loaded");
@@ -660,6 +673,9 @@ int runServeCommand(CommandContext& ctx) {
     if (!started.isOk()) log.error("scheduler failed", {{"error", started.status().message()}});
     auto sent = e.outbox->dispatchPending(100);
     if (!sent.isOk()) log.error("outbox dispatch failed", {{"error", sent.status().message()}});
+    // After a burst the store's page caches are full (to their bound): a minute without writes
+    // gives them back, and the allocator returns the freed memory to the system.
+    if (e.store->releaseMemoryWhenIdle(std::chrono::minutes(1))) ::malloc_trim(0);
   });
   core::Status listening = (*service)->start();
   if (!listening.isOk()) return fail(listening);

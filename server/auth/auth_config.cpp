@@ -12,6 +12,7 @@
 
 #include "server/auth/crypto.h"
 #include "server/auth/session_codec.h"
+#include "server/core/private_files.h"
 
 namespace sendflow::auth {
 namespace {
@@ -208,13 +209,9 @@ core::Status checkProductionSafety(const AuthConfig& config) {
 core::StatusOr<std::string> loadOrCreateSessionSecret(const AuthConfig& config) {
   if (!config.session_secret.empty()) return config.session_secret;
   const std::string& path = config.session_secret_file;
-  std::error_code ec;
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  if (ec) {
-    return core::unavailable("auth.session.secret_file: cannot create the folder of " + path +
-                             ": " + ec.message());
-  }
+  SENDFLOW_RETURN_IF_ERROR(
+      core::createPrivateFolders(std::filesystem::path(path).parent_path().string())
+          .withContext("auth.session.secret_file"));
   std::string fresh = crypto::base64UrlEncode(crypto::randomBytes(48));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd >= 0) {

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -253,6 +256,68 @@ TEST_F(ServiceTest, ReadyzSaysWhyWhenNoWorkflowIsLoaded) {
   const Reply ready = call("GET", "/readyz");
   EXPECT_EQ(ready.status, 503);
   EXPECT_NE(ready.body.find("no workflow"), std::string::npos);
+}
+
+// A full disk, simulated by the store's size limit (SQLite's max_page_count): every write fails,
+// so the service is not ready, saying why, though it is alive and the store still reads.
+TEST_F(ServiceTest, ReadyzSaysNotReadyWhenTheStoreCannotWrite) {
+  values_["store.sqlite.max_size"] = "4MB";
+  start();
+  ASSERT_EQ(call("GET", "/readyz").status, 200);
+  const std::string chunk(64 * 1024, 'x');
+  core::Status filled;
+  for (int i = 0; i < 100 && filled.isOk(); ++i) {
+    filled = engine_->store->transact([&](store::Transaction& tx) {
+      return tx.setStateValue("fill-" + std::to_string(i), chunk);
+    });
+  }
+  ASSERT_FALSE(filled.isOk()) << "the store never filled up";
+
+  const Reply ready = call("GET", "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(ready.body.rfind("not ready: ", 0), 0u) << ready.body;
+  EXPECT_NE(ready.body.find("full"), std::string::npos) << ready.body;
+  EXPECT_EQ(call("GET", "/healthz").status, 200);
+  const Reply metrics = call("GET", "/metrics", {{"Authorization", "Bearer scrape-me"}});
+  EXPECT_NE(metrics.body.find("sendflow_store_healthy 1"), std::string::npos);
+}
+
+// The outbox folder gone and a file in its place (a disk swapped, a mount missing): not ready,
+// naming the folder; ready again once it can be written.
+TEST_F(ServiceTest, ReadyzSaysNotReadyWhenTheOutboxFolderCannotBeWritten) {
+  start();
+  ASSERT_EQ(call("GET", "/readyz").status, 200);
+  std::filesystem::remove_all(dir_ / "outbox");
+  std::ofstream(dir_ / "outbox") << "not a folder";
+  const Reply ready = call("GET", "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find((dir_ / "outbox").string()), std::string::npos) << ready.body;
+  std::filesystem::remove(dir_ / "outbox");
+  EXPECT_EQ(call("GET", "/readyz").status, 200);
+}
+
+// What the service makes at start is its user's alone, whatever the umask of the process that
+// embeds it (main sets 077; this test leaves the usual 022).
+TEST_F(ServiceTest, TheStoreTheSecretAndTheStateFoldersAreTheOwnersOnly) {
+  values_["store.sqlite.path"] = (dir_ / "var" / "data" / "sendflow.db").string();
+  values_["documents.dir"] = (dir_ / "var" / "documents").string();
+  values_["auth.session.secret_file"] = (dir_ / "var" / "keys" / "session.secret").string();
+  const mode_t old_umask = ::umask(022);
+  start();
+  ::umask(old_umask);
+  auto mode = [](const std::filesystem::path& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 0777;
+  };
+  EXPECT_EQ(mode(dir_ / "var" / "data" / "sendflow.db"), 0600u);
+  EXPECT_EQ(mode(dir_ / "var" / "data" / "sendflow.db-wal"), 0600u);
+  EXPECT_EQ(mode(dir_ / "var" / "data" / "sendflow.db-shm"), 0600u);
+  EXPECT_EQ(mode(dir_ / "var" / "keys" / "session.secret"), 0600u);
+  for (const char* folder : {"data", "documents", "keys"}) {
+    EXPECT_EQ(mode(dir_ / "var" / folder), 0700u) << folder;
+  }
+  EXPECT_EQ(mode(dir_ / "outbox"), 0700u);
 }
 
 }  // namespace
