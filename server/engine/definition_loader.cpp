@@ -624,6 +624,27 @@ class DefinitionBuilder {
     }
   }
 
+  // The min and max attributes of a field or an input (`label`), which only `numeric` ones take
+  // (`kinds`: "fields", "inputs", for the message).
+  void readRange(xmlNode* node, const std::string& label, bool numeric, const char* kinds,
+                 std::optional<double>& min, std::optional<double>& max) {
+    for (const char* bound : {"min", "max"}) {
+      if (const auto text = attribute(node, bound)) {
+        if (!numeric) {
+          problem(atAttribute(node, bound),
+                  label + ": '" + bound + "' only applies to number and integer " + kinds);
+          continue;
+        }
+        (std::string_view(bound) == "min" ? min : max) = std::strtod(text->c_str(), nullptr);
+      }
+    }
+    if (min && max && *min > *max) {
+      problem(atAttribute(node, "min"), label + ": min " + attribute(node, "min").value_or("") +
+                                            " is greater than max " +
+                                            attribute(node, "max").value_or(""));
+    }
+  }
+
   void readInputs(xmlNode* inputs, Definition& definition) {
     std::map<std::string, int> seen;
     for (xmlNode* node : children(inputs, "input")) {
@@ -646,23 +667,8 @@ class DefinitionBuilder {
       }
       input.required = attribute(node, "required").value_or("true") == "true";
       input.description = attribute(node, "description").value_or("");
-      const std::string label = "input '" + input.name + "'";
-      for (const char* bound : {"min", "max"}) {
-        if (const auto text = attribute(node, bound)) {
-          if (input.type != ValueType::kNumber) {
-            problem(atAttribute(node, bound),
-                    label + ": '" + bound + "' only applies to number and integer inputs");
-            continue;
-          }
-          (std::string_view(bound) == "min" ? input.min : input.max) =
-              std::strtod(text->c_str(), nullptr);
-        }
-      }
-      if (input.min && input.max && *input.min > *input.max) {
-        problem(atAttribute(node, "min"), label + ": min " + attribute(node, "min").value_or("") +
-                                              " is greater than max " +
-                                              attribute(node, "max").value_or(""));
-      }
+      readRange(node, "input '" + input.name + "'", input.type == ValueType::kNumber, "inputs",
+                input.min, input.max);
       if (const auto text = attribute(node, "default")) {
         json value;
         std::string error;
@@ -1048,23 +1054,8 @@ class DefinitionBuilder {
       } else if (field.type == FieldType::kChoice) {
         problem(at(node), label + " is a choice but has no choices (add choices=\"A|B|C\")");
       }
-      const bool numeric = field.type == FieldType::kNumber || field.type == FieldType::kInteger;
-      for (const char* bound : {"min", "max"}) {
-        if (const auto text = attribute(node, bound)) {
-          if (!numeric) {
-            problem(atAttribute(node, bound),
-                    label + ": '" + bound + "' only applies to number and integer fields");
-            continue;
-          }
-          (std::string_view(bound) == "min" ? field.min : field.max) =
-              std::strtod(text->c_str(), nullptr);
-        }
-      }
-      if (field.min && field.max && *field.min > *field.max) {
-        problem(atAttribute(node, "min"), label + ": min " + attribute(node, "min").value_or("") +
-                                              " is greater than max " +
-                                              attribute(node, "max").value_or(""));
-      }
+      readRange(node, label, field.type == FieldType::kNumber || field.type == FieldType::kInteger,
+                "fields", field.min, field.max);
       if (const auto text = attribute(node, "max-length")) {
         if (field.type != FieldType::kText && field.type != FieldType::kLongText) {
           problem(atAttribute(node, "max-length"),
