@@ -304,7 +304,8 @@ class StoreGauges {
     if (read_ && now - read_at_ < std::chrono::seconds(5)) return cached_;
     Values v;
     const core::TimePoint at = clock_.now();
-    core::Status st = store_.transact([&](store::Transaction& tx) -> core::Status {
+    // On a reader connection: a scrape never holds the one writer.
+    core::Status st = store_.read([&](store::Transaction& tx) -> core::Status {
       SENDFLOW_ASSIGN_OR_RETURN(auto tasks, tx.listTasks("open", "", 0));
       v.open_tasks = static_cast<long long>(tasks.size());
       for (const auto& t : tasks) {
