@@ -64,7 +64,7 @@ TEST_F(WebFormBytesTest, StartInputThatIsNotUtf8IsRefusedAndNothingStarts) {
   EXPECT_TRUE(instances.empty());
 }
 
-TEST_F(WebFormBytesTest, SignInAndApprovalFormsRefuseBytesThatAreNotUtf8) {
+TEST_F(WebFormBytesTest, SignInFormRefusesBytesThatAreNotUtf8) {
   Browser b = browser();
   const Page form = b.get("/sign-in");
   const std::string csrf = capture(form.body, "name=\"csrf_token\" value=\"([^\"]+)\"");
@@ -75,9 +75,10 @@ TEST_F(WebFormBytesTest, SignInAndApprovalFormsRefuseBytesThatAreNotUtf8) {
   EXPECT_EQ(b.get("/tasks").status, 303);  // not signed in
 }
 
-TEST_F(WebFormBytesTest, QueryParametersThatAreNotUtf8AreNotAServerError) {
+TEST_F(WebFormBytesTest, QueryParametersAndIdsThatAreNotUtf8AreNotAServerError) {
   Browser auditor = signedIn("aud-001");
   EXPECT_EQ(auditor.get("/tasks?notice=%FF%FE").status, 200);
+  EXPECT_EQ(auditor.get("/tasks/%FF%FE").status, 404);  // the id goes into the log line too
   Browser anonymous = browser();
   const Page sign_in = anonymous.get("/sign-in?return=%2Ftasks%FF&error=%C0");
   EXPECT_LT(sign_in.status, 500) << sign_in.body;
