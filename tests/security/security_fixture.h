@@ -154,8 +154,13 @@ void writeFile(const fs::path& path, const std::string& bytes);
 // ---- the service -----------------------------------------------------------------------------
 
 // The peak memory a refusal may take (a command's, or the service's over a test): far below the
-// gigabytes a zip bomb or an entity expansion would take.
+// gigabytes a zip bomb or an entity expansion would take. The address sanitizer's shadow memory
+// needs more.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr long kMaxRefusalRssKb = 1024 * 1024;
+#else
 inline constexpr long kMaxRefusalRssKb = 300 * 1024;
+#endif
 
 struct ServiceOptions {
   std::map<std::string, std::string> properties;  // added to or replacing the defaults

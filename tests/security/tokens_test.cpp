@@ -305,8 +305,9 @@ TEST_F(SecurityApprovalLinkTest, AUsedLinkCannotDecideAgain) {
 }
 
 TEST_F(SecurityApprovalLinkTest, ALinkThatExpiresBetweenThePageAndTheConfirmationDecidesNothing) {
-  // Due in four seconds: the link is valid until one second after that.
-  const auto due = std::chrono::system_clock::now() + std::chrono::seconds(4);
+  // Due in six seconds (time to reach the approval on a busy machine): the link is valid until
+  // one second after that.
+  const auto due = std::chrono::system_clock::now() + std::chrono::seconds(6);
   const std::time_t due_time = std::chrono::system_clock::to_time_t(due);
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&due_time));
